@@ -11,11 +11,12 @@
 # pg_architect preloaded unless PGA_PRELOAD=0, and is owned by the
 # `postgres` system user when this script runs as root (PostgreSQL refuses
 # to run as root).  `start` prints the directory on stdout, last line.
-# Every other script sources `eval "$(scripts/cluster.sh env DIR)"`.
+# PGA_BINDIR selects the server binaries (scripts/stage.sh sets it to a
+# private staged install).  Every other script sources `eval "$(scripts/cluster.sh env DIR)"`.
 set -euo pipefail
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
-BINDIR=$("$PG_CONFIG" --bindir)
+BINDIR=${PGA_BINDIR:-$("$PG_CONFIG" --bindir)}
 cmd=${1:-}
 shift || true
 

@@ -1,31 +1,27 @@
 #!/usr/bin/env bash
-# The test command: install what is missing, build, install, then run every
-# suite against throwaway clusters and print one summary line.
+# The test command: install what is missing, build, install into a private
+# staged server tree, then run every suite against throwaway clusters and
+# print one summary line.
 #
-#   scripts/test-all.sh            # everything
-#   PGA_SUITES="regress pgtap" scripts/test-all.sh   # a subset
+#   scripts/test-all.sh                               # everything
+#   PGA_SUITES="regress pgtap" scripts/test-all.sh    # a subset
 #
 # Suites: regress (pg_regress, make installcheck), pgtap (pg_prove over
 # test/pgtap), integration (prove over test/integration/*.t, each script
 # starts its own cluster).  Exit status is non-zero if any suite fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 scripts/ensure-deps.sh || exit 1
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 export PATH=$("$PG_CONFIG" --bindir):$PATH
 
-# One build+install at a time on this machine: the library lands in the
-# server's lib directory, which every cluster here shares.
-exec 9>/tmp/pg_architect-install.lock
-flock 9
+# The system's PostgreSQL is left alone and parallel checkouts do not clash:
+# see scripts/stage.sh.
+stage_env=$(scripts/stage.sh) || exit 1
+eval "$stage_env"
 
-make -s PG_CONFIG="$PG_CONFIG" >/tmp/pga-build.log 2>&1 || { cat /tmp/pga-build.log; echo "build failed"; exit 1; }
-if grep -q 'warning:' /tmp/pga-build.log; then cat /tmp/pga-build.log; echo "build printed warnings"; exit 1; fi
-make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || { echo "install failed"; exit 1; }
-
-SUITES=${PGA_SUITES:-regress pgtap integration}
+run_suites=${PGA_SUITES:-regress pgtap integration}
 passed=0 failed=0 failures=()
 record() { if [ "$2" = 0 ]; then passed=$((passed+1)); else failed=$((failed+1)); failures+=("$1"); fi; }
 
@@ -33,7 +29,7 @@ CLUSTER=$(scripts/cluster.sh start) || { echo "could not start a cluster"; exit 
 trap 'scripts/cluster.sh destroy "$CLUSTER"' EXIT
 eval "$(scripts/cluster.sh env "$CLUSTER")"
 
-for suite in $SUITES; do
+for suite in $run_suites; do
   case "$suite" in
     regress)
       echo "== pg_regress (make installcheck)"

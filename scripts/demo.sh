@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The demo: install what is missing, build, install into the server, start a
+# throwaway cluster with pg_architect preloaded, run a small workload and
+# print what pg_architect saw.  Leaves nothing running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PGA_EXTRA_PACKAGES="postgresql-contrib-15" scripts/ensure-deps.sh
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PATH=$("$PG_CONFIG" --bindir):$PATH
+make -s PG_CONFIG="$PG_CONFIG"
+make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+CLUSTER=$(scripts/cluster.sh start)
+trap 'scripts/cluster.sh destroy "$CLUSTER"' EXIT
+eval "$(scripts/cluster.sh env "$CLUSTER")"
+
+echo "== workload: pgbench (scale 5, 20 s read/write mix) and a few hand-written queries"
+psql -X -q -c "CREATE EXTENSION pg_architect"
+pgbench -q -i -s 5 >/dev/null 2>&1
+pgbench -n -c 4 -j 2 -T 20 >/dev/null 2>&1 || true
+pgbench -n -S -c 4 -j 2 -T 10 >/dev/null 2>&1 || true
+sql_file=scripts/demo-workload.sql
+[ -f "$sql_file" ] && psql -X -q -f "$sql_file" >/dev/null 2>&1 || true
+
+if psql -X -tAc "SELECT 1 FROM pg_proc WHERE proname = 'report' AND pronamespace = 'architect'::regnamespace" | grep -q 1; then
+  psql -X -c "SELECT architect.report()"
+else
+  echo "== architect.status"
+  psql -X -c "SELECT * FROM architect.status"
+  for v in statements plans scans index_advice bloat findings; do
+    if psql -X -tAc "SELECT to_regclass('architect.$v') IS NOT NULL" | grep -q t; then
+      echo "== architect.$v"
+      psql -X -c "SELECT * FROM architect.$v LIMIT 10"
+    fi
+  done
+fi
