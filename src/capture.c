@@ -1,30 +1,83 @@
 /*-------------------------------------------------------------------------
  *
  * capture.c
- *		Workload capture: GUCs, shared state and status of the capture path.
+ *		Workload capture on the query hot path: GUCs, shared layout, and the
+ *		planner / executor / utility hooks that publish events.
  *
- * Contract: owns the capture GUCs and the shared CaptureShared struct (the
- * event ring and its counters).  Later pieces (hooks, collector) publish
- * into and drain from this ring.
+ * Contract.  Hooks installed (each chained to the previous one, in
+ * capture_init, only when preloaded): planner_hook, ExecutorStart,
+ * ExecutorRun, ExecutorFinish, ExecutorEnd, ProcessUtility.  What the hot
+ * path does per captured execution:
+ *	- ExecutorStart: ask for the executor's cheap total instrumentation
+ *	  (queryDesc->totaltime: time, buffers, WAL; no per-node timing);
+ *	- ExecutorEnd: hash the plan's shape (plan_id.c), fill one CaptureEvent
+ *	  on the stack and ring_publish() it: one CAS and a memcpy.  Only when
+ *	  the statement's or plan's text is not yet known to the store (a probe
+ *	  of the lock-free filter) does it copy the query text, or run EXPLAIN
+ *	  once, into the text ring.
+ * No LWLock, no wait, no catalog access, no shared allocation.  A full ring
+ * drops the event and counts it.
+ *
+ * Errors: ExecutorEnd never runs for a statement that fails, so Run and
+ * Finish catch the error, publish an EVENT_ERROR and re-throw.
+ * Nesting: the level rises in Run, Finish, planning and utilities (except
+ * EXECUTE / PREPARE / cursors, whose statement is the client's own), so a
+ * statement inside a function or DO block is captured with toplevel false.
+ * Parallel workers publish nothing: their buffers are folded into the
+ * leader's instrumentation by the executor.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "executor/instrument.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "optimizer/planner.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+#include "utils/memutils.h"
 
 #include "capture.h"
 #include "pg_architect.h"
 
 int			capture_max_statements = 5000;
-int			capture_max_plans = 10000;
+int			capture_max_plans = 5000;
 int			capture_ring_size = 32768;
 int			capture_track = CAPTURE_TRACK_ALL;
 bool		capture_save = true;
 int			capture_collector_naptime_ms = 200;
+int			capture_text_memory_kb = 16384;
 
 CaptureShared *capture_shared = NULL;
+
+static int	nesting_level = 0;
+
+static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static PlannedStmt *capture_planner(Query *parse, const char *query_string,
+									int cursorOptions, ParamListInfo boundParams);
+static void capture_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+								uint64 count, bool execute_once);
+static void capture_ExecutorFinish(QueryDesc *queryDesc);
+static void capture_ExecutorEnd(QueryDesc *queryDesc);
+static void capture_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+								   bool readOnlyTree, ProcessUtilityContext context,
+								   ParamListInfo params, QueryEnvironment *queryEnv,
+								   DestReceiver *dest, QueryCompletion *qc);
 
 static const struct config_enum_entry track_options[] = {
 	{"none", CAPTURE_TRACK_NONE, false},
@@ -33,12 +86,30 @@ static const struct config_enum_entry track_options[] = {
 	{NULL, 0, false}
 };
 
+#define capture_enabled(level) \
+	(capture_shared != NULL && !IsParallelWorker() && \
+	 (capture_track == CAPTURE_TRACK_ALL || \
+	  (capture_track == CAPTURE_TRACK_TOP && (level) == 0)))
+
+/*
+ * Texts recently sent by this backend: a direct-mapped cache that keeps a
+ * backend from re-sending a text while the collector has not stored it yet,
+ * and lets it send again later if the first one was dropped.
+ */
+#define SENT_CACHE_SIZE 256
+#define SENT_RETRY_USEC (5 * USECS_PER_SEC)
+static uint64 sent_keys[SENT_CACHE_SIZE];
+static TimestampTz sent_at[SENT_CACHE_SIZE];
+static TextEvent *text_event = NULL;
+
+/* ---- GUCs and shared memory ------------------------------------------ */
+
 static uint64
-ring_capacity(void)
+ring_capacity(int requested)
 {
 	uint64		cap = 1;
 
-	while (cap < (uint64) capture_ring_size)
+	while (cap < (uint64) requested)
 		cap <<= 1;
 	return cap;
 }
@@ -61,20 +132,18 @@ capture_init(void)
 
 	DefineCustomIntVariable("pg_architect.max_statements",
 							"Number of distinct statements pg_architect keeps.",
-							"The collector evicts the least recently used tenth when the table is full.",
+							"The collector evicts the least recently seen tenth when the table is 90% full.",
 							&capture_max_statements,
 							5000, 100, 1000000,
-							PGC_POSTMASTER,
-							0,
+							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_architect.max_plans",
 							"Number of distinct (statement, plan) pairs pg_architect keeps, with their plan text.",
 							NULL,
 							&capture_max_plans,
-							10000, 100, 1000000,
-							PGC_POSTMASTER,
-							0,
+							5000, 100, 1000000,
+							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_architect.ring_size",
@@ -82,8 +151,15 @@ capture_init(void)
 							"When the ring is full, events are dropped and counted in architect.status; queries never wait.",
 							&capture_ring_size,
 							32768, 64, 16777216,
-							PGC_POSTMASTER,
-							0,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_architect.text_memory",
+							"Shared memory for query and plan texts.",
+							"Texts that do not fit are counted in architect.status as texts_discarded.",
+							&capture_text_memory_kb,
+							16384, 1024, INT_MAX / 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_architect.save",
@@ -91,8 +167,7 @@ capture_init(void)
 							 NULL,
 							 &capture_save,
 							 true,
-							 PGC_SIGHUP,
-							 0,
+							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_architect.collector_naptime",
@@ -100,11 +175,28 @@ capture_init(void)
 							NULL,
 							&capture_collector_naptime_ms,
 							200, 10, 60000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_architect");
+
+	/* Query ids from core, so rows join with pg_stat_statements. */
+	EnableQueryId();
+
+	collector_register();
+
+	prev_planner_hook = planner_hook;
+	planner_hook = capture_planner;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = capture_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = capture_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = capture_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = capture_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = capture_ProcessUtility;
 }
 
 Size
@@ -112,7 +204,9 @@ capture_shmem_size(void)
 {
 	Size		size = MAXALIGN(sizeof(CaptureShared));
 
-	size = add_size(size, ring_shmem_size(ring_capacity(), sizeof(CaptureEvent)));
+	size = add_size(size, MAXALIGN(ring_shmem_size(ring_capacity(capture_ring_size), sizeof(CaptureEvent))));
+	size = add_size(size, MAXALIGN(ring_shmem_size(TEXT_RING_SLOTS, sizeof(TextEvent))));
+	size = add_size(size, store_shmem_size());
 	return size;
 }
 
@@ -120,38 +214,348 @@ void
 capture_shmem_startup(void)
 {
 	bool		found;
+	Size		exec_ring_size = MAXALIGN(ring_shmem_size(ring_capacity(capture_ring_size), sizeof(CaptureEvent)));
+	char	   *base;
 
-	capture_shared = architect_shmem_alloc("pg_architect capture",
-										   capture_shmem_size(), &found);
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	base = ShmemInitStruct("pg_architect capture",
+						   MAXALIGN(sizeof(CaptureShared)) + exec_ring_size +
+						   MAXALIGN(ring_shmem_size(TEXT_RING_SLOTS, sizeof(TextEvent))),
+						   &found);
+	capture_shared = (CaptureShared *) base;
 	if (!found)
 	{
-		memset(capture_shared, 0, offsetof(CaptureShared, ring));
-		ring_init(&capture_shared->ring, ring_capacity(), sizeof(CaptureEvent));
+		memset(capture_shared, 0, sizeof(CaptureShared));
+		capture_shared->exec_ring = (EventRing *) (base + MAXALIGN(sizeof(CaptureShared)));
+		capture_shared->text_ring = (EventRing *) (base + MAXALIGN(sizeof(CaptureShared)) + exec_ring_size);
+		ring_init(capture_shared->exec_ring, ring_capacity(capture_ring_size), sizeof(CaptureEvent));
+		ring_init(capture_shared->text_ring, TEXT_RING_SLOTS, sizeof(TextEvent));
+		pg_atomic_init_u64(&capture_shared->statements_evicted, 0);
+		pg_atomic_init_u64(&capture_shared->plans_evicted, 0);
+		pg_atomic_init_u64(&capture_shared->texts_discarded, 0);
+		pg_atomic_init_u64(&capture_shared->events_aggregated, 0);
+		pg_atomic_init_u32(&capture_shared->collector_pid, 0);
 	}
+	store_shmem_startup(found);
+	LWLockRelease(AddinShmemInitLock);
 }
 
 void
 capture_status(StatusEmitFn emit, void *ctx)
 {
-	EventRing  *ring = &capture_shared->ring;
+	EventRing  *ring = capture_shared->exec_ring;
+	long		nstatements;
+	long		nplans;
+	TimestampTz last_drain;
 
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
+	nstatements = hash_get_num_entries(store_statements());
+	nplans = hash_get_num_entries(store_plans());
+	last_drain = capture_shared->last_drain;
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+
+	emit(ctx, "capture_memory_bytes", (double) capture_shmem_size(), "bytes",
+		 "shared memory reserved for capture: rings, statement and plan tables, text area");
+	emit(ctx, "text_memory_limit_bytes", (double) capture_text_memory_kb * 1024, "bytes",
+		 "pg_architect.text_memory: most shared memory query and plan texts may use");
 	emit(ctx, "ring_capacity", (double) ring->capacity, "events",
 		 "slots in the event ring (pg_architect.ring_size rounded up to a power of two)");
-	emit(ctx, "ring_bytes", (double) ring_shmem_size(ring->capacity, sizeof(CaptureEvent)),
-		 "bytes", "shared memory used by the event ring");
 	emit(ctx, "events_captured", (double) pg_atomic_read_u64(&ring->head), "events",
-		 "events accepted into the ring since server start");
+		 "executions accepted into the ring since server start");
 	emit(ctx, "events_dropped", (double) pg_atomic_read_u64(&ring->dropped), "events",
-		 "events refused because the ring was full (the query was not slowed)");
+		 "executions not recorded because the ring was full (the query was not slowed)");
+	emit(ctx, "events_overwritten", 0, "events",
+		 "always 0: a full ring drops new events rather than overwriting unread ones");
+	emit(ctx, "events_aggregated", (double) pg_atomic_read_u64(&capture_shared->events_aggregated), "events",
+		 "events the collector has folded into the statement and plan tables");
 	emit(ctx, "ring_backlog", (double) ring_backlog(ring), "events",
 		 "events waiting for the collector");
-	emit(ctx, "statements_capacity", capture_max_statements, "entries",
-		 "pg_architect.max_statements");
-	emit(ctx, "plans_capacity", capture_max_plans, "entries",
-		 "pg_architect.max_plans");
+	emit(ctx, "texts_dropped", (double) pg_atomic_read_u64(&capture_shared->text_ring->dropped), "events",
+		 "query or plan texts not sent because the text ring was full (re-sent later)");
+	emit(ctx, "texts_discarded", (double) pg_atomic_read_u64(&capture_shared->texts_discarded), "texts",
+		 "texts not stored because text memory was full");
+	emit(ctx, "statements", nstatements, "entries", "statements currently kept");
+	emit(ctx, "statements_capacity", capture_max_statements, "entries", "pg_architect.max_statements");
+	emit(ctx, "statements_evicted", (double) pg_atomic_read_u64(&capture_shared->statements_evicted), "entries",
+		 "statements evicted by the collector to make room (least recently seen first)");
+	emit(ctx, "plans", nplans, "entries", "(statement, plan) pairs currently kept");
+	emit(ctx, "plans_capacity", capture_max_plans, "entries", "pg_architect.max_plans");
+	emit(ctx, "plans_evicted", (double) pg_atomic_read_u64(&capture_shared->plans_evicted), "entries",
+		 "plans evicted by the collector to make room");
+	emit(ctx, "collector_running", pg_atomic_read_u32(&capture_shared->collector_pid) != 0 ? 1 : 0, "boolean",
+		 "1 while the collector background worker runs");
+	emit(ctx, "collector_lag_ms",
+		 last_drain == 0 ? -1 : (double) (GetCurrentTimestamp() - last_drain) / 1000.0, "ms",
+		 "time since the rings were last drained (-1: never)");
 }
 
 void
 capture_reset(void)
 {
+	CaptureEvent ev;
+
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_CONSUMER), LW_EXCLUSIVE);
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_EXCLUSIVE);
+	while (ring_consume(capture_shared->exec_ring, &ev))
+		;
+	store_reset();
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_CONSUMER));
+}
+
+/* ---- publishing ------------------------------------------------------- */
+
+static bool
+text_recently_sent(uint64 key, TimestampTz now)
+{
+	int			slot = key % SENT_CACHE_SIZE;
+
+	if (sent_keys[slot] == key && now - sent_at[slot] < SENT_RETRY_USEC)
+		return true;
+	sent_keys[slot] = key;
+	sent_at[slot] = now;
+	return false;
+}
+
+static void
+publish_text(uint8 kind, const CaptureEvent *ev, const char *text, int len)
+{
+	if (text_event == NULL)
+		text_event = MemoryContextAlloc(TopMemoryContext, sizeof(TextEvent));
+	text_event->kind = kind;
+	text_event->toplevel = ev->toplevel;
+	text_event->userid = ev->userid;
+	text_event->dbid = ev->dbid;
+	text_event->queryid = ev->queryid;
+	text_event->planid = ev->planid;
+	len = Min(len, TEXT_EVENT_MAX - 1);
+	/* Do not cut a multibyte character in half. */
+	len = pg_mbcliplen(text, len, len);
+	memcpy(text_event->text, text, len);
+	text_event->text[len] = '\0';
+	text_event->len = len;
+	(void) ring_publish(capture_shared->text_ring, text_event, NULL);
+}
+
+/*
+ * Send whichever texts the store does not know yet.  The common case is two
+ * probes of the filter and nothing else.  On the error path (with_plan
+ * false) only the query text is sent: running EXPLAIN while an error is
+ * propagating is not safe.
+ */
+static void
+send_missing_texts(QueryDesc *queryDesc, const CaptureEvent *ev, bool with_plan)
+{
+	uint64		skey = store_statement_textkey(ev->userid, ev->dbid, ev->queryid, ev->toplevel);
+	uint64		pkey = store_plan_textkey(ev->dbid, ev->queryid, ev->planid);
+	TimestampTz now;
+
+	if (store_text_known(skey) && (with_plan == false || store_text_known(pkey)))
+		return;
+	now = GetCurrentTimestamp();
+
+	if (!store_text_known(skey) && !text_recently_sent(skey, now) && queryDesc->sourceText)
+	{
+		int			location = queryDesc->plannedstmt->stmt_location;
+		int			len = queryDesc->plannedstmt->stmt_len;
+		const char *text = CleanQuerytext(queryDesc->sourceText, &location, &len);
+
+		publish_text(EVENT_QUERY_TEXT, ev, text, len);
+	}
+	if (with_plan && !store_text_known(pkey) && !text_recently_sent(pkey, now))
+	{
+		char	   *plan = plan_explain_text(queryDesc);
+
+		publish_text(EVENT_PLAN_TEXT, ev, plan, strlen(plan));
+		pfree(plan);
+	}
+}
+
+static void
+fill_event(CaptureEvent *ev, QueryDesc *queryDesc, uint8 kind)
+{
+	ev->kind = kind;
+	ev->toplevel = (nesting_level == 0);
+	ev->userid = GetUserId();
+	ev->dbid = MyDatabaseId;
+	ev->queryid = queryDesc->plannedstmt->queryId;
+	ev->planid = plan_shape_id(queryDesc->plannedstmt);
+	ev->finished_at = GetCurrentStatementStartTimestamp();
+}
+
+static void
+publish_event(const CaptureEvent *ev)
+{
+	uint64		pos;
+
+	if (ring_publish(capture_shared->exec_ring, ev, &pos) &&
+		(pos & (capture_shared->exec_ring->capacity / 4 - 1)) == 0)
+		capture_wake_collector();
+}
+
+/* An error is aborting this statement: count it, then let it propagate. */
+static void
+capture_error(QueryDesc *queryDesc)
+{
+	CaptureEvent ev;
+
+	if (!capture_enabled(nesting_level) || queryDesc->plannedstmt->queryId == UINT64CONST(0) ||
+		queryDesc->totaltime == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	fill_event(&ev, queryDesc, EVENT_ERROR);
+	publish_event(&ev);
+	send_missing_texts(queryDesc, &ev, false);
+}
+
+/* ---- hooks ------------------------------------------------------------ */
+
+static PlannedStmt *
+capture_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (capture_enabled(nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		queryDesc->totaltime == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+					bool execute_once)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		nesting_level--;
+		capture_error(queryDesc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	nesting_level--;
+}
+
+static void
+capture_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		nesting_level--;
+		capture_error(queryDesc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	nesting_level--;
+}
+
+static void
+capture_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (queryDesc->totaltime && capture_enabled(nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0))
+	{
+		CaptureEvent ev;
+		Instrumentation *t = queryDesc->totaltime;
+
+		memset(&ev, 0, sizeof(ev));
+		/* Finish the totals the executor kept for us (or for a peer). */
+		InstrEndLoop(t);
+		fill_event(&ev, queryDesc, EVENT_EXECUTION);
+		ev.elapsed_us = t->total * 1000000.0;
+		ev.rows = queryDesc->estate->es_processed;
+		ev.shared_blks_hit = t->bufusage.shared_blks_hit;
+		ev.shared_blks_read = t->bufusage.shared_blks_read;
+		ev.temp_blks_written = t->bufusage.temp_blks_written;
+		ev.wal_bytes = t->walusage.wal_bytes;
+		publish_event(&ev);
+		send_missing_texts(queryDesc, &ev, true);
+	}
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static void
+capture_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	/*
+	 * EXECUTE, PREPARE and cursor commands run the client's own statement:
+	 * it stays top level.  Every other utility (DO, CALL, EXPLAIN, CREATE
+	 * TABLE AS …) nests what it runs.
+	 */
+	bool		nests = !(IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
+						  IsA(parsetree, DeallocateStmt) || IsA(parsetree, DeclareCursorStmt) ||
+						  IsA(parsetree, FetchStmt) || IsA(parsetree, ClosePortalStmt));
+
+	if (nests)
+		nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (nests)
+			nesting_level--;
+	}
+	PG_END_TRY();
 }

@@ -1,8 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * capture.h
- *		Shared declarations of the capture path: the event that crosses the
- *		ring, the shared capture state and the capture GUCs.
+ *		Shared declarations of the capture path: the events that cross the
+ *		rings, the aggregated entries, the shared capture state, the GUCs.
+ *
+ * Data path:  backend hooks (capture.c) --ring_publish--> exec ring / text
+ * ring --capture_drain (collector.c)--> statement and plan hash tables with
+ * texts in a DSA area (store.c) --> SQL views (capture_views.c).
+ *
+ * Locking:
+ *	- backends only publish into the rings (lock-free, ring.h) and read the
+ *	  "known texts" filter (atomics); they never touch the tables;
+ *	- ARCHITECT_LOCK_CONSUMER serialises ring consumers (the collector, or
+ *	  a reader that drains before reading so its view is fresh);
+ *	- ARCHITECT_LOCK_STATS protects the hash tables and the DSA texts:
+ *	  exclusive to aggregate or evict, shared to read.
+ *	  Lock order: CONSUMER before STATS.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,7 +25,10 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
+#include "utils/dsa.h"
 
+#include "histogram.h"
 #include "ring.h"
 
 typedef enum CaptureTrack
@@ -25,19 +41,21 @@ typedef enum CaptureTrack
 typedef enum CaptureEventKind
 {
 	EVENT_EXECUTION = 1,		/* a statement finished */
-	EVENT_ERROR					/* a statement was aborted by an error */
+	EVENT_ERROR,				/* a statement was aborted by an error */
+	EVENT_QUERY_TEXT,			/* text of a statement not yet known */
+	EVENT_PLAN_TEXT				/* EXPLAIN of a plan not yet known */
 } CaptureEventKind;
 
 /* What one execution costs us to record: this struct, copied once. */
 typedef struct CaptureEvent
 {
-	uint8		kind;			/* CaptureEventKind */
+	uint8		kind;			/* EVENT_EXECUTION or EVENT_ERROR */
 	bool		toplevel;
 	Oid			userid;
 	Oid			dbid;
 	uint64		queryid;
 	uint64		planid;
-	uint64		elapsed_us;
+	double		elapsed_us;
 	uint64		rows;
 	int64		shared_blks_hit;
 	int64		shared_blks_read;
@@ -46,17 +64,130 @@ typedef struct CaptureEvent
 	TimestampTz finished_at;
 } CaptureEvent;
 
+/* Texts travel through their own ring of large slots (rare events). */
+#define TEXT_EVENT_MAX		(16 * 1024 - 64)
+#define TEXT_RING_SLOTS		64
+
+typedef struct TextEvent
+{
+	uint8		kind;			/* EVENT_QUERY_TEXT or EVENT_PLAN_TEXT */
+	bool		toplevel;
+	Oid			userid;
+	Oid			dbid;
+	uint64		queryid;
+	uint64		planid;
+	int32		len;			/* bytes of text, not counting the NUL */
+	char		text[TEXT_EVENT_MAX];
+} TextEvent;
+
+/* Aggregated per (user, database, query id, toplevel), as pg_stat_statements. */
+typedef struct StatementKey
+{
+	Oid			userid;
+	Oid			dbid;
+	uint64		queryid;
+	bool		toplevel;
+} StatementKey;
+
+typedef struct StatementEntry
+{
+	StatementKey key;			/* hash key, must be first */
+	int64		calls;
+	int64		errors;
+	int64		rows;
+	double		total_ms;
+	double		min_ms;
+	double		max_ms;
+	int64		shared_blks_hit;
+	int64		shared_blks_read;
+	int64		temp_blks_written;
+	uint64		wal_bytes;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	dsa_pointer text;			/* query text, or InvalidDsaPointer */
+	int32		text_len;
+	LatencyHistogram hist;
+} StatementEntry;
+
+/* Aggregated per (database, query id, plan id). */
+typedef struct PlanKey
+{
+	Oid			dbid;
+	uint64		queryid;
+	uint64		planid;
+} PlanKey;
+
+typedef struct PlanEntry
+{
+	PlanKey		key;			/* hash key, must be first */
+	int64		calls;
+	int64		errors;
+	double		total_ms;
+	double		min_ms;
+	double		max_ms;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	dsa_pointer text;			/* EXPLAIN text, or InvalidDsaPointer */
+	int32		text_len;
+	LatencyHistogram hist;
+} PlanEntry;
+
 typedef struct CaptureShared
 {
-	EventRing	ring;			/* must be last: flexible array */
+	int			dsa_tranche;
+	bool		loaded;			/* saved file read (or found absent) */
+	TimestampTz last_drain;		/* when a consumer last emptied the rings */
+	TimestampTz stats_since;	/* last reset */
+	pg_atomic_uint64 statements_evicted;
+	pg_atomic_uint64 plans_evicted;
+	pg_atomic_uint64 texts_discarded; /* text memory full or entry gone */
+	pg_atomic_uint64 events_aggregated;
+	pg_atomic_uint32 collector_pid;
+	uint64		known_mask;		/* known-text filter: slots - 1 */
+	pg_atomic_uint64 *known;	/* filter slots, see store.c */
+	EventRing  *exec_ring;
+	EventRing  *text_ring;
+	void	   *dsa_place;		/* in-place DSA area for texts */
+	Size		dsa_place_size;
 } CaptureShared;
 
+/* GUCs (capture.c) */
 extern int	capture_max_statements;
 extern int	capture_max_plans;
 extern int	capture_ring_size;
 extern int	capture_track;
 extern bool capture_save;
 extern int	capture_collector_naptime_ms;
+extern int	capture_text_memory_kb;
+
 extern CaptureShared *capture_shared;
+
+/* store.c: the aggregated tables (callers hold the locks named above) */
+extern Size store_shmem_size(void);
+extern void store_shmem_startup(bool found);
+extern HTAB *store_statements(void);
+extern HTAB *store_plans(void);
+extern dsa_area *store_dsa(void);
+extern void store_aggregate_event(const CaptureEvent *ev);
+extern void store_attach_text(const TextEvent *ev);
+extern void store_evict_if_needed(void);
+extern void store_reset(void);
+extern bool store_text_known(uint64 textkey);
+extern uint64 store_statement_textkey(Oid userid, Oid dbid, uint64 queryid, bool toplevel);
+extern uint64 store_plan_textkey(Oid dbid, uint64 queryid, uint64 planid);
+extern char *store_fetch_text(dsa_pointer ptr, int32 len);
+extern void store_save_file(void);
+extern void store_load_file(void);
+
+/* collector.c */
+extern void collector_register(void);
+extern void capture_drain(void);
+extern void capture_wake_collector(void);
+
+/* plan_id.c */
+struct PlannedStmt;
+struct QueryDesc;
+extern uint64 plan_shape_id(struct PlannedStmt *stmt);
+extern char *plan_explain_text(struct QueryDesc *queryDesc);
 
 #endif							/* ARCHITECT_CAPTURE_H */

@@ -52,7 +52,7 @@ ring_init(EventRing *ring, uint64 capacity, Size payload_size)
 }
 
 bool
-ring_publish(EventRing *ring, const void *payload)
+ring_publish(EventRing *ring, const void *payload, uint64 *claimed)
 {
 	uint64		pos = pg_atomic_read_u64(&ring->head);
 
@@ -74,6 +74,8 @@ ring_publish(EventRing *ring, const void *payload)
 				memcpy(slot_payload(slot), payload, ring->payload_size);
 				pg_write_barrier();
 				pg_atomic_write_u64(&slot->seq, pos + 1);
+				if (claimed)
+					*claimed = pos;
 				return true;
 			}
 		}

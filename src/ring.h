@@ -46,7 +46,7 @@ typedef struct EventRing
 
 extern Size ring_shmem_size(uint64 capacity, Size payload_size);
 extern void ring_init(EventRing *ring, uint64 capacity, Size payload_size);
-extern bool ring_publish(EventRing *ring, const void *payload);
+extern bool ring_publish(EventRing *ring, const void *payload, uint64 *claimed);
 extern bool ring_consume(EventRing *ring, void *payload);
 extern uint64 ring_backlog(EventRing *ring);
 
