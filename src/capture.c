@@ -60,6 +60,13 @@ CaptureShared *capture_shared = NULL;
 
 static int	nesting_level = 0;
 
+/*
+ * Core gives a cursor's query no query id of its own (only the DECLARE is
+ * jumbled), so the cursor's execution is attributed to the DECLARE's id,
+ * as pg_stat_statements reports it.
+ */
+static uint64 declare_cursor_queryid = 0;
+
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -440,6 +447,9 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
+	if (queryDesc->plannedstmt->queryId == UINT64CONST(0) && declare_cursor_queryid != 0)
+		queryDesc->plannedstmt->queryId = declare_cursor_queryid;
+
 	if (capture_enabled(nesting_level) &&
 		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
@@ -509,7 +519,7 @@ capture_ExecutorEnd(QueryDesc *queryDesc)
 		InstrEndLoop(t);
 		fill_event(&ev, queryDesc, EVENT_EXECUTION);
 		ev.elapsed_us = t->total * 1000000.0;
-		ev.rows = queryDesc->estate->es_processed;
+		ev.rows = (uint64) t->ntuples;	/* es_processed summed over every Run */
 		ev.shared_blks_hit = t->bufusage.shared_blks_hit;
 		ev.shared_blks_read = t->bufusage.shared_blks_read;
 		ev.temp_blks_written = t->bufusage.temp_blks_written;
@@ -541,6 +551,9 @@ capture_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						  IsA(parsetree, DeallocateStmt) || IsA(parsetree, DeclareCursorStmt) ||
 						  IsA(parsetree, FetchStmt) || IsA(parsetree, ClosePortalStmt));
 
+	uint64		saved_cursor_queryid = declare_cursor_queryid;
+
+	declare_cursor_queryid = IsA(parsetree, DeclareCursorStmt) ? pstmt->queryId : 0;
 	if (nests)
 		nesting_level++;
 	PG_TRY();
@@ -556,6 +569,7 @@ capture_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		if (nests)
 			nesting_level--;
+		declare_cursor_queryid = saved_cursor_queryid;
 	}
 	PG_END_TRY();
 }
