@@ -32,6 +32,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "mb/pg_wchar.h"
@@ -55,6 +56,8 @@ int			capture_track = CAPTURE_TRACK_ALL;
 bool		capture_save = true;
 int			capture_collector_naptime_ms = 200;
 int			capture_text_memory_kb = 16384;
+int			capture_max_scans = 10000;
+double		capture_sample_rate = 0.01;
 
 CaptureShared *capture_shared = NULL;
 
@@ -66,6 +69,15 @@ static int	nesting_level = 0;
  * as pg_stat_statements reports it.
  */
 static uint64 declare_cursor_queryid = 0;
+
+/*
+ * The plan id of the execution being started, kept for its ExecutorEnd so
+ * the common (non-nested) case hashes the plan once.  The PlannedStmt is
+ * compared too, since a QueryDesc freed by an error may be reused.
+ */
+static QueryDesc *started_query = NULL;
+static PlannedStmt *started_stmt = NULL;
+static uint64 started_planid = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -134,8 +146,24 @@ capture_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomRealVariable("pg_architect.sample_rate",
+							 "Fraction of executions whose plan nodes are instrumented for architect.scans.",
+							 "Sampled executions count rows per plan node (never timers). The first executions of every new plan are sampled whatever this says; 0 turns scan capture off.",
+							 &capture_sample_rate,
+							 0.01, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	if (!architect_preloaded)
 		return;
+
+	DefineCustomIntVariable("pg_architect.max_scans",
+							"Number of distinct (statement, relation, predicate shape) observations kept for architect.scans.",
+							NULL,
+							&capture_max_scans,
+							10000, 100, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_architect.max_statements",
 							"Number of distinct statements pg_architect keeps.",
@@ -206,6 +234,13 @@ capture_init(void)
 	ProcessUtility_hook = capture_ProcessUtility;
 }
 
+/* Scan events are rarer (sampled) and larger: a quarter of the exec ring. */
+static uint64
+scan_ring_capacity(void)
+{
+	return Max(ring_capacity(capture_ring_size) / 4, 64);
+}
+
 Size
 capture_shmem_size(void)
 {
@@ -213,6 +248,7 @@ capture_shmem_size(void)
 
 	size = add_size(size, MAXALIGN(ring_shmem_size(ring_capacity(capture_ring_size), sizeof(CaptureEvent))));
 	size = add_size(size, MAXALIGN(ring_shmem_size(TEXT_RING_SLOTS, sizeof(TextEvent))));
+	size = add_size(size, MAXALIGN(ring_shmem_size(scan_ring_capacity(), sizeof(ScanEvent))));
 	size = add_size(size, store_shmem_size());
 	return size;
 }
@@ -222,12 +258,13 @@ capture_shmem_startup(void)
 {
 	bool		found;
 	Size		exec_ring_size = MAXALIGN(ring_shmem_size(ring_capacity(capture_ring_size), sizeof(CaptureEvent)));
+	Size		text_ring_size = MAXALIGN(ring_shmem_size(TEXT_RING_SLOTS, sizeof(TextEvent)));
+	Size		scan_ring_size = MAXALIGN(ring_shmem_size(scan_ring_capacity(), sizeof(ScanEvent)));
 	char	   *base;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	base = ShmemInitStruct("pg_architect capture",
-						   MAXALIGN(sizeof(CaptureShared)) + exec_ring_size +
-						   MAXALIGN(ring_shmem_size(TEXT_RING_SLOTS, sizeof(TextEvent))),
+						   MAXALIGN(sizeof(CaptureShared)) + exec_ring_size + text_ring_size + scan_ring_size,
 						   &found);
 	capture_shared = (CaptureShared *) base;
 	if (!found)
@@ -235,8 +272,12 @@ capture_shmem_startup(void)
 		memset(capture_shared, 0, sizeof(CaptureShared));
 		capture_shared->exec_ring = (EventRing *) (base + MAXALIGN(sizeof(CaptureShared)));
 		capture_shared->text_ring = (EventRing *) (base + MAXALIGN(sizeof(CaptureShared)) + exec_ring_size);
+		capture_shared->scan_ring = (EventRing *) (base + MAXALIGN(sizeof(CaptureShared)) + exec_ring_size + text_ring_size);
 		ring_init(capture_shared->exec_ring, ring_capacity(capture_ring_size), sizeof(CaptureEvent));
 		ring_init(capture_shared->text_ring, TEXT_RING_SLOTS, sizeof(TextEvent));
+		ring_init(capture_shared->scan_ring, scan_ring_capacity(), sizeof(ScanEvent));
+		pg_atomic_init_u64(&capture_shared->scans_evicted, 0);
+		pg_atomic_init_u64(&capture_shared->executions_sampled, 0);
 		pg_atomic_init_u64(&capture_shared->statements_evicted, 0);
 		pg_atomic_init_u64(&capture_shared->plans_evicted, 0);
 		pg_atomic_init_u64(&capture_shared->texts_discarded, 0);
@@ -253,11 +294,13 @@ capture_status(StatusEmitFn emit, void *ctx)
 	EventRing  *ring = capture_shared->exec_ring;
 	long		nstatements;
 	long		nplans;
+	long		nscans;
 	TimestampTz last_drain;
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
 	nstatements = hash_get_num_entries(store_statements());
 	nplans = hash_get_num_entries(store_plans());
+	nscans = hash_get_num_entries(store_scans());
 	last_drain = capture_shared->last_drain;
 	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
 
@@ -289,6 +332,16 @@ capture_status(StatusEmitFn emit, void *ctx)
 	emit(ctx, "plans_capacity", capture_max_plans, "entries", "pg_architect.max_plans");
 	emit(ctx, "plans_evicted", (double) pg_atomic_read_u64(&capture_shared->plans_evicted), "entries",
 		 "plans evicted by the collector to make room");
+	emit(ctx, "sample_rate", capture_sample_rate, "fraction",
+		 "pg_architect.sample_rate in this session: executions instrumented for architect.scans");
+	emit(ctx, "executions_sampled", (double) pg_atomic_read_u64(&capture_shared->executions_sampled), "executions",
+		 "executions whose plan nodes were read for architect.scans (random sample + first executions of new plans)");
+	emit(ctx, "scan_events_dropped", (double) pg_atomic_read_u64(&capture_shared->scan_ring->dropped), "events",
+		 "scan observations not recorded because the scan ring was full");
+	emit(ctx, "scans", nscans, "entries", "scan observations currently kept");
+	emit(ctx, "scans_capacity", capture_max_scans, "entries", "pg_architect.max_scans");
+	emit(ctx, "scans_evicted", (double) pg_atomic_read_u64(&capture_shared->scans_evicted), "entries",
+		 "scan observations evicted by the collector to make room");
 	emit(ctx, "collector_running", pg_atomic_read_u32(&capture_shared->collector_pid) != 0 ? 1 : 0, "boolean",
 		 "1 while the collector background worker runs");
 	emit(ctx, "collector_lag_ms",
@@ -300,10 +353,13 @@ void
 capture_reset(void)
 {
 	CaptureEvent ev;
+	ScanEvent	sev;
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_CONSUMER), LW_EXCLUSIVE);
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_EXCLUSIVE);
 	while (ring_consume(capture_shared->exec_ring, &ev))
+		;
+	while (ring_consume(capture_shared->scan_ring, &sev))
 		;
 	store_reset();
 	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
@@ -386,7 +442,8 @@ fill_event(CaptureEvent *ev, QueryDesc *queryDesc, uint8 kind)
 	ev->userid = GetUserId();
 	ev->dbid = MyDatabaseId;
 	ev->queryid = queryDesc->plannedstmt->queryId;
-	ev->planid = plan_shape_id(queryDesc->plannedstmt);
+	ev->planid = (queryDesc == started_query && queryDesc->plannedstmt == started_stmt) ?
+		started_planid : plan_shape_id(queryDesc->plannedstmt);
 	ev->finished_at = GetCurrentStatementStartTimestamp();
 }
 
@@ -442,18 +499,38 @@ capture_planner(Query *parse, const char *query_string, int cursorOptions,
 static void
 capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	bool		captured;
+
+	if (queryDesc->plannedstmt->queryId == UINT64CONST(0) && declare_cursor_queryid != 0)
+		queryDesc->plannedstmt->queryId = declare_cursor_queryid;
+
+	captured = capture_enabled(nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
+
+	/*
+	 * Sampling must be decided before the executor builds the plan state:
+	 * row counts per node for a random fraction of executions, and for the
+	 * first executions of a plan the store has not seen yet.
+	 */
+	if (captured)
+	{
+		started_query = queryDesc;
+		started_stmt = queryDesc->plannedstmt;
+		started_planid = plan_shape_id(queryDesc->plannedstmt);
+		if (capture_sample_rate > 0 &&
+			(pg_prng_double(&pg_global_prng_state) < capture_sample_rate ||
+			 !store_text_known(store_plan_textkey(MyDatabaseId, queryDesc->plannedstmt->queryId,
+												  started_planid))))
+			queryDesc->instrument_options |= INSTRUMENT_ROWS;
+	}
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	if (queryDesc->plannedstmt->queryId == UINT64CONST(0) && declare_cursor_queryid != 0)
-		queryDesc->plannedstmt->queryId = declare_cursor_queryid;
-
-	if (capture_enabled(nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
-		queryDesc->totaltime == NULL)
+	if (captured && queryDesc->totaltime == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 
@@ -509,7 +586,8 @@ static void
 capture_ExecutorEnd(QueryDesc *queryDesc)
 {
 	if (queryDesc->totaltime && capture_enabled(nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0))
+		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		(queryDesc->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		CaptureEvent ev;
 		Instrumentation *t = queryDesc->totaltime;
@@ -526,7 +604,13 @@ capture_ExecutorEnd(QueryDesc *queryDesc)
 		ev.wal_bytes = t->walusage.wal_bytes;
 		publish_event(&ev);
 		send_missing_texts(queryDesc, &ev, true);
+
+		/* Sampled (or EXPLAIN ANALYZE'd): read what each node did. */
+		if (capture_sample_rate > 0 && queryDesc->planstate && queryDesc->planstate->instrument)
+			scan_capture_record(queryDesc);
 	}
+	if (queryDesc == started_query)
+		started_query = NULL;
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);

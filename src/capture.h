@@ -24,6 +24,7 @@
 
 #include "postgres.h"
 
+#include "access/attnum.h"
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
 #include "utils/dsa.h"
@@ -79,6 +80,103 @@ typedef struct TextEvent
 	int32		len;			/* bytes of text, not counting the NUL */
 	char		text[TEXT_EVENT_MAX];
 } TextEvent;
+
+/*
+ * Scan observations: what one sampled execution did on one base relation,
+ * join or sort (scan_capture.c).  Predicates are recorded by shape only:
+ * column, operator, kind of compared value — never the value itself.
+ */
+#define SCAN_MAX_PREDS		8
+
+typedef enum ScanKind
+{
+	SCAN_SEQ = 1,
+	SCAN_INDEX,
+	SCAN_INDEX_ONLY,
+	SCAN_BITMAP,
+	SCAN_JOIN,
+	SCAN_SORT
+} ScanKind;
+
+typedef enum PredShape
+{
+	PRED_OP = 1,				/* column <op> value */
+	PRED_IN_LIST,				/* column = ANY (array) */
+	PRED_IS_NULL,
+	PRED_IS_NOT_NULL,
+	PRED_BOOL,					/* a boolean column used as a condition */
+	PRED_OTHER,					/* OR, NOT, or an expression we do not split */
+	PRED_SORTKEY				/* a sort key (opno = sort operator) */
+} PredShape;
+
+typedef enum ValueKind
+{
+	VALUE_NONE = 0,
+	VALUE_CONST,				/* a constant in the query text */
+	VALUE_PARAM,				/* a $n parameter */
+	VALUE_OUTER,				/* a value from another relation (join) */
+	VALUE_EXPR					/* a computed expression */
+} ValueKind;
+
+#define PRED_SRC_FILTER		0x01	/* checked after the row was fetched */
+#define PRED_SRC_INDEX		0x02	/* an index condition */
+#define PRED_SRC_JOIN		0x04	/* a join clause */
+#define PRED_COMMUTED		0x08	/* the column was on the operator's right */
+#define PRED_LIKE_PREFIX	0x10	/* constant pattern starts with a literal */
+#define PRED_NULLS_FIRST	0x20	/* sort key: NULLS FIRST */
+
+typedef struct ScanPredicate
+{
+	AttrNumber	attno;			/* column of relid (0: not a plain column) */
+	AttrNumber	other_attno;	/* join: column of other_relid */
+	uint8		shape;			/* PredShape */
+	uint8		value_kind;		/* ValueKind */
+	uint8		flags;			/* PRED_* */
+	uint8		pad;
+	Oid			opno;			/* operator, or sort operator */
+	Oid			funcid;			/* function over the column: lower(col) */
+} ScanPredicate;
+
+typedef struct ScanEvent
+{
+	uint8		kind;			/* ScanKind */
+	bool		limit_above;	/* a LIMIT sat above this sort or scan */
+	uint8		npreds;
+	bool		truncated;		/* more predicates than SCAN_MAX_PREDS */
+	uint8		join_method;	/* 'n'ested loop, 'h'ash, 'm'erge */
+	Oid			dbid;
+	Oid			relid;			/* partitions are mapped to their root */
+	Oid			indexid;
+	Oid			other_relid;	/* join: the other side */
+	uint64		queryid;
+	double		loops;
+	double		rows_returned;
+	double		rows_removed;	/* by the filter or join filter */
+	double		rows_rechecked_away;	/* by an index recheck */
+	TimestampTz seen_at;
+	ScanPredicate preds[SCAN_MAX_PREDS];
+} ScanEvent;
+
+typedef struct ScanKey
+{
+	Oid			dbid;
+	Oid			relid;
+	uint64		queryid;
+	uint64		shape;			/* hash of everything in the event but counts */
+} ScanKey;
+
+typedef struct ScanEntry
+{
+	ScanKey		key;			/* hash key, must be first */
+	ScanEvent	sample;			/* the shape (counts in it are unused) */
+	int64		executions;
+	double		loops;
+	double		rows_returned;
+	double		rows_removed;
+	double		rows_rechecked_away;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+} ScanEntry;
 
 /* Aggregated per (user, database, query id, toplevel), as pg_stat_statements. */
 typedef struct StatementKey
@@ -145,8 +243,11 @@ typedef struct CaptureShared
 	pg_atomic_uint32 collector_pid;
 	uint64		known_mask;		/* known-text filter: slots - 1 */
 	pg_atomic_uint64 *known;	/* filter slots, see store.c */
+	pg_atomic_uint64 scans_evicted;
+	pg_atomic_uint64 executions_sampled;
 	EventRing  *exec_ring;
 	EventRing  *text_ring;
+	EventRing  *scan_ring;
 	void	   *dsa_place;		/* in-place DSA area for texts */
 	Size		dsa_place_size;
 } CaptureShared;
@@ -159,6 +260,8 @@ extern int	capture_track;
 extern bool capture_save;
 extern int	capture_collector_naptime_ms;
 extern int	capture_text_memory_kb;
+extern int	capture_max_scans;
+extern double capture_sample_rate;
 
 extern CaptureShared *capture_shared;
 
@@ -167,6 +270,8 @@ extern Size store_shmem_size(void);
 extern void store_shmem_startup(bool found);
 extern HTAB *store_statements(void);
 extern HTAB *store_plans(void);
+extern HTAB *store_scans(void);
+extern void store_aggregate_scan(const ScanEvent *ev);
 extern dsa_area *store_dsa(void);
 extern void store_aggregate_event(const CaptureEvent *ev);
 extern void store_attach_text(const TextEvent *ev);
@@ -183,6 +288,10 @@ extern void store_load_file(void);
 extern void collector_register(void);
 extern void capture_drain(void);
 extern void capture_wake_collector(void);
+
+/* scan_capture.c */
+struct QueryDesc;
+extern void scan_capture_record(struct QueryDesc *queryDesc);
 
 /* plan_id.c */
 struct PlannedStmt;

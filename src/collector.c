@@ -73,6 +73,7 @@ capture_drain(void)
 {
 	static CaptureEvent batch[EVENT_BATCH];
 	static TextEvent *text = NULL;
+	static ScanEvent scan;
 
 	if (text == NULL)
 		text = MemoryContextAlloc(TopMemoryContext, sizeof(TextEvent));
@@ -90,6 +91,7 @@ capture_drain(void)
 	{
 		int			n = 0;
 		int			ntexts = 0;
+		int			nscans = 0;
 		int			i;
 
 		while (n < EVENT_BATCH && ring_consume(capture_shared->exec_ring, &batch[n]))
@@ -103,9 +105,14 @@ capture_drain(void)
 			store_attach_text(text);
 			ntexts++;
 		}
+		while (nscans < EVENT_BATCH && ring_consume(capture_shared->scan_ring, &scan))
+		{
+			store_aggregate_scan(&scan);
+			nscans++;
+		}
 		LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
 
-		if (n < EVENT_BATCH && ntexts < 16)
+		if (n < EVENT_BATCH && ntexts < 16 && nscans < EVENT_BATCH)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}

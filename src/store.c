@@ -41,13 +41,14 @@
 #define STORE_FILE			"pg_stat/pg_architect.stat"
 #define STORE_FILE_TMP		"pg_stat/pg_architect.stat.tmp"
 #define STORE_FILE_MAGIC	0x50474131	/* "PGA1" */
-#define STORE_FILE_VERSION	1
+#define STORE_FILE_VERSION	2
 
 #define KNOWN_PROBES		16
 #define DSA_PLACE_SIZE		(1024 * 1024)
 
 static HTAB *statements_htab = NULL;
 static HTAB *plans_htab = NULL;
+static HTAB *scans_htab = NULL;
 static dsa_area *text_area = NULL;
 
 typedef struct StoreFileHeader
@@ -57,9 +58,10 @@ typedef struct StoreFileHeader
 	uint32		statement_entry_size;
 	uint32		plan_entry_size;
 	uint32		hist_buckets;
-	uint32		pad;
+	uint32		scan_entry_size;
 	int64		nstatements;
 	int64		nplans;
+	int64		nscans;
 	TimestampTz stats_since;
 } StoreFileHeader;
 
@@ -80,6 +82,7 @@ store_shmem_size(void)
 
 	size = add_size(size, hash_estimate_size(capture_max_statements, sizeof(StatementEntry)));
 	size = add_size(size, hash_estimate_size(capture_max_plans, sizeof(PlanEntry)));
+	size = add_size(size, hash_estimate_size(capture_max_scans, sizeof(ScanEntry)));
 	size = add_size(size, mul_size(known_slots(), sizeof(pg_atomic_uint64)));
 	size = add_size(size, DSA_PLACE_SIZE);
 	return size;
@@ -105,6 +108,13 @@ store_shmem_startup(bool found)
 	info.entrysize = sizeof(PlanEntry);
 	plans_htab = ShmemInitHash("pg_architect plans",
 							   capture_max_plans, capture_max_plans,
+							   &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(ScanKey);
+	info.entrysize = sizeof(ScanEntry);
+	scans_htab = ShmemInitHash("pg_architect scans",
+							   capture_max_scans, capture_max_scans,
 							   &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 
 	capture_shared->known = ShmemInitStruct("pg_architect known texts",
@@ -146,6 +156,12 @@ HTAB *
 store_plans(void)
 {
 	return plans_htab;
+}
+
+HTAB *
+store_scans(void)
+{
+	return scans_htab;
 }
 
 dsa_area *
@@ -434,7 +450,72 @@ store_attach_text(const TextEvent *ev)
 	}
 }
 
+/*
+ * The shape of a scan observation: everything but the counts.  Two
+ * executions with the same shape on the same relation fold into one row.
+ */
+static uint64
+scan_shape(const ScanEvent *ev)
+{
+	ScanEvent	shape = *ev;
+
+	shape.loops = shape.rows_returned = shape.rows_removed = shape.rows_rechecked_away = 0;
+	shape.seen_at = 0;
+	shape.queryid = 0;
+	return hash_bytes_extended((const unsigned char *) &shape,
+							   offsetof(ScanEvent, preds) + shape.npreds * sizeof(ScanPredicate), 0);
+}
+
+static ScanEntry *
+scan_enter(const ScanKey *key, TimestampTz now)
+{
+	ScanEntry  *e;
+	bool		found;
+
+	if (hash_get_num_entries(scans_htab) >= capture_max_scans)
+		store_evict_if_needed();
+	e = hash_search(scans_htab, key, HASH_ENTER_NULL, &found);
+	if (e && !found)
+	{
+		memset(((char *) e) + sizeof(ScanKey), 0, sizeof(ScanEntry) - sizeof(ScanKey));
+		e->first_seen = now;
+		e->last_seen = now;
+	}
+	return e;
+}
+
+void
+store_aggregate_scan(const ScanEvent *ev)
+{
+	ScanKey		key;
+	ScanEntry  *e;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = ev->dbid;
+	key.relid = ev->relid;
+	key.queryid = ev->queryid;
+	key.shape = scan_shape(ev);
+	e = scan_enter(&key, ev->seen_at);
+	if (e == NULL)
+		return;
+	if (e->executions == 0)
+		e->sample = *ev;
+	e->executions++;
+	e->loops += ev->loops;
+	e->rows_returned += ev->rows_returned;
+	e->rows_removed += ev->rows_removed;
+	e->rows_rechecked_away += ev->rows_rechecked_away;
+	e->last_seen = Max(e->last_seen, ev->seen_at);
+}
+
 /* ---- eviction -------------------------------------------------------- */
+
+typedef enum StoreTable
+{
+	TABLE_STATEMENTS,
+	TABLE_PLANS,
+	TABLE_SCANS
+} StoreTable;
 
 typedef struct EvictCandidate
 {
@@ -457,13 +538,33 @@ evict_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Remove one entry, freeing its text. */
+static void
+remove_entry(StoreTable which, void *e)
+{
+	switch (which)
+	{
+		case TABLE_STATEMENTS:
+			text_free(((StatementEntry *) e)->text);
+			hash_search(statements_htab, &((StatementEntry *) e)->key, HASH_REMOVE, NULL);
+			break;
+		case TABLE_PLANS:
+			text_free(((PlanEntry *) e)->text);
+			hash_search(plans_htab, &((PlanEntry *) e)->key, HASH_REMOVE, NULL);
+			break;
+		case TABLE_SCANS:
+			hash_search(scans_htab, &((ScanEntry *) e)->key, HASH_REMOVE, NULL);
+			break;
+	}
+}
+
 /*
  * When a table is at 90 % of its capacity or more, drop its least recently
  * seen tenth.  Cost is O(n log n) in the consumer once per tenth of the
  * capacity of new entries, which keeps it amortised and off the hot path.
  */
 static bool
-evict_table(HTAB *htab, int capacity, bool is_plan)
+evict_table(StoreTable which, HTAB *htab, int capacity, pg_atomic_uint64 *counter)
 {
 	long		n = hash_get_num_entries(htab);
 	long		victims;
@@ -477,14 +578,27 @@ evict_table(HTAB *htab, int capacity, bool is_plan)
 
 	cand = palloc(sizeof(EvictCandidate) * n);
 	hash_seq_init(&seq, htab);
-	while ((e = hash_seq_search(&seq)) != NULL && i < n)
+	while (i < n && (e = hash_seq_search(&seq)) != NULL)
 	{
 		cand[i].entry = e;
-		cand[i].last_seen = is_plan ? ((PlanEntry *) e)->last_seen : ((StatementEntry *) e)->last_seen;
-		cand[i].calls = is_plan ? ((PlanEntry *) e)->calls : ((StatementEntry *) e)->calls;
+		switch (which)
+		{
+			case TABLE_STATEMENTS:
+				cand[i].last_seen = ((StatementEntry *) e)->last_seen;
+				cand[i].calls = ((StatementEntry *) e)->calls;
+				break;
+			case TABLE_PLANS:
+				cand[i].last_seen = ((PlanEntry *) e)->last_seen;
+				cand[i].calls = ((PlanEntry *) e)->calls;
+				break;
+			case TABLE_SCANS:
+				cand[i].last_seen = ((ScanEntry *) e)->last_seen;
+				cand[i].calls = ((ScanEntry *) e)->executions;
+				break;
+		}
 		i++;
 	}
-	if (e != NULL)
+	if (i == n)
 		hash_seq_term(&seq);
 	n = i;
 	qsort(cand, n, sizeof(EvictCandidate), evict_cmp);
@@ -492,24 +606,8 @@ evict_table(HTAB *htab, int capacity, bool is_plan)
 	victims = Max(n - (long) capacity * 9 / 10 + capacity / 10, 1);
 	victims = Min(victims, n);
 	for (i = 0; i < victims; i++)
-	{
-		if (is_plan)
-		{
-			PlanEntry  *p = cand[i].entry;
-
-			text_free(p->text);
-			hash_search(htab, &p->key, HASH_REMOVE, NULL);
-		}
-		else
-		{
-			StatementEntry *s = cand[i].entry;
-
-			text_free(s->text);
-			hash_search(htab, &s->key, HASH_REMOVE, NULL);
-		}
-	}
-	pg_atomic_fetch_add_u64(is_plan ? &capture_shared->plans_evicted : &capture_shared->statements_evicted,
-							victims);
+		remove_entry(which, cand[i].entry);
+	pg_atomic_fetch_add_u64(counter, victims);
 	pfree(cand);
 	return true;
 }
@@ -517,9 +615,12 @@ evict_table(HTAB *htab, int capacity, bool is_plan)
 void
 store_evict_if_needed(void)
 {
-	bool		s = evict_table(statements_htab, capture_max_statements, false);
-	bool		p = evict_table(plans_htab, capture_max_plans, true);
+	bool		s = evict_table(TABLE_STATEMENTS, statements_htab, capture_max_statements,
+								&capture_shared->statements_evicted);
+	bool		p = evict_table(TABLE_PLANS, plans_htab, capture_max_plans,
+								&capture_shared->plans_evicted);
 
+	(void) evict_table(TABLE_SCANS, scans_htab, capture_max_scans, &capture_shared->scans_evicted);
 	if (s || p)
 		known_rebuild();
 }
@@ -528,21 +629,17 @@ void
 store_reset(void)
 {
 	HASH_SEQ_STATUS seq;
-	StatementEntry *s;
-	PlanEntry  *p;
+	void	   *e;
 
 	hash_seq_init(&seq, statements_htab);
-	while ((s = hash_seq_search(&seq)) != NULL)
-	{
-		text_free(s->text);
-		hash_search(statements_htab, &s->key, HASH_REMOVE, NULL);
-	}
+	while ((e = hash_seq_search(&seq)) != NULL)
+		remove_entry(TABLE_STATEMENTS, e);
 	hash_seq_init(&seq, plans_htab);
-	while ((p = hash_seq_search(&seq)) != NULL)
-	{
-		text_free(p->text);
-		hash_search(plans_htab, &p->key, HASH_REMOVE, NULL);
-	}
+	while ((e = hash_seq_search(&seq)) != NULL)
+		remove_entry(TABLE_PLANS, e);
+	hash_seq_init(&seq, scans_htab);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		remove_entry(TABLE_SCANS, e);
 	known_rebuild();
 	capture_shared->stats_since = GetCurrentTimestamp();
 }
@@ -587,6 +684,8 @@ store_save_file(void)
 	hdr.hist_buckets = HIST_BUCKETS;
 	hdr.nstatements = hash_get_num_entries(statements_htab);
 	hdr.nplans = hash_get_num_entries(plans_htab);
+	hdr.scan_entry_size = sizeof(ScanEntry);
+	hdr.nscans = hash_get_num_entries(scans_htab);
 	hdr.stats_since = capture_shared->stats_since;
 
 	INIT_CRC32C(crc);
@@ -617,6 +716,13 @@ store_save_file(void)
 		ok = ok && write_all(f, &copy, sizeof(copy), &crc);
 		if (text)
 			ok = ok && write_all(f, text, copy.text_len, &crc);
+	}
+	{
+		ScanEntry  *sc;
+
+		hash_seq_init(&seq, scans_htab);
+		while ((sc = hash_seq_search(&seq)) != NULL)
+			ok = ok && write_all(f, sc, sizeof(ScanEntry), &crc);
 	}
 	FIN_CRC32C(crc);
 	ok = ok && fwrite(&crc, 1, sizeof(crc), f) == sizeof(crc);
@@ -701,7 +807,8 @@ store_load_file(void)
 	read_chunk(&pos, end, &hdr, sizeof(hdr));
 	if (hdr.magic != STORE_FILE_MAGIC || hdr.version != STORE_FILE_VERSION ||
 		hdr.statement_entry_size != sizeof(StatementEntry) ||
-		hdr.plan_entry_size != sizeof(PlanEntry) || hdr.hist_buckets != HIST_BUCKETS)
+		hdr.plan_entry_size != sizeof(PlanEntry) || hdr.hist_buckets != HIST_BUCKETS ||
+		hdr.scan_entry_size != sizeof(ScanEntry))
 	{
 		problem = "written by an incompatible version of pg_architect";
 		goto bad;
@@ -751,6 +858,20 @@ store_load_file(void)
 		}
 		if (in.text_len > 0)
 			pos += in.text_len;
+	}
+	for (i = 0; i < hdr.nscans; i++)
+	{
+		ScanEntry	in;
+		ScanEntry  *sc;
+
+		if (!read_chunk(&pos, end, &in, sizeof(in)))
+		{
+			problem = "truncated";
+			goto bad;
+		}
+		sc = scan_enter(&in.key, in.first_seen);
+		if (sc)
+			*sc = in;
 	}
 	known_rebuild();
 	pfree(buf);

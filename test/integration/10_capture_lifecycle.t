@@ -5,7 +5,8 @@
 # and a small statement table evicts instead of failing.
 source "$(dirname "$0")/lib.sh"
 
-start_cluster "pg_architect.ring_size = 64" "pg_architect.max_statements = 100" "pg_architect.collector_naptime = 50ms"
+start_cluster "pg_architect.ring_size = 64" "pg_architect.max_statements = 100" "pg_architect.max_scans = 100" \
+              "pg_architect.collector_naptime = 50ms"
 q -c "CREATE EXTENSION pg_architect"
 q -c "CREATE TABLE lc (id int PRIMARY KEY, v int); INSERT INTO lc SELECT g, g FROM generate_series(1, 1000) g"
 for i in $(seq 1 25); do q -c "SELECT v AS lifecycle_probe FROM lc WHERE id = $i" >/dev/null; done
@@ -60,11 +61,15 @@ ok $([ "$after" -gt "$before" ] && echo 0 || echo 1) "drops are counted in archi
 rm -f /tmp/pga-pgbench-ring.$$
 
 # 5. More distinct statements than the table holds: evicted by the collector, counted.
-q -c "DO \$\$BEGIN FOR k IN 1..400 LOOP
+q -c "SET pg_architect.sample_rate = 1; DO \$\$BEGIN FOR k IN 1..400 LOOP
         EXECUTE format('SELECT 1 AS evict_probe FROM lc WHERE id IN (%s)', (SELECT string_agg(g::text, ',') FROM generate_series(1, k) g));
       END LOOP; END\$\$"
 n=$(q -c "SELECT count(*) FROM architect.statements")
 ok $([ "$n" -le 100 ] && echo 0 || echo 1) "the statement table stays within pg_architect.max_statements ($n <= 100)"
 ev=$(q -c "SELECT value FROM architect.status WHERE metric = 'statements_evicted'")
 ok $([ "$ev" -gt 0 ] && echo 0 || echo 1) "evictions are counted ($ev)"
+n=$(q -c "SELECT count(*) FROM architect.scans")
+ok $([ "$n" -le 100 ] && echo 0 || echo 1) "the scan table stays within pg_architect.max_scans ($n <= 100)"
+ev=$(q -c "SELECT value FROM architect.status WHERE metric = 'scans_evicted'")
+ok $([ "$ev" -gt 0 ] && echo 0 || echo 1) "scan evictions are counted ($ev)"
 done_testing
