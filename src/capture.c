@@ -218,6 +218,12 @@ capture_init(void)
 	/* Query ids from core, so rows join with pg_stat_statements. */
 	EnableQueryId();
 
+	/*
+	 * The text event buffer is allocated here, inherited by every backend,
+	 * so the error path never has to allocate.
+	 */
+	text_event = MemoryContextAlloc(TopMemoryContext, sizeof(TextEvent));
+
 	collector_register();
 
 	prev_planner_hook = planner_hook;
@@ -368,23 +374,30 @@ capture_reset(void)
 
 /* ---- publishing ------------------------------------------------------- */
 
-static bool
-text_recently_sent(uint64 key, TimestampTz now)
+static inline bool
+text_sent_recently(uint64 key, TimestampTz now)
 {
 	int			slot = key % SENT_CACHE_SIZE;
 
-	if (sent_keys[slot] == key && now - sent_at[slot] < SENT_RETRY_USEC)
-		return true;
+	return sent_keys[slot] == key && now - sent_at[slot] < SENT_RETRY_USEC;
+}
+
+/* True if this backend should send the text now (and remember it did). */
+static bool
+claim_text_send(uint64 key, TimestampTz now)
+{
+	int			slot = key % SENT_CACHE_SIZE;
+
+	if (text_sent_recently(key, now))
+		return false;
 	sent_keys[slot] = key;
 	sent_at[slot] = now;
-	return false;
+	return true;
 }
 
 static void
 publish_text(uint8 kind, const CaptureEvent *ev, const char *text, int len)
 {
-	if (text_event == NULL)
-		text_event = MemoryContextAlloc(TopMemoryContext, sizeof(TextEvent));
 	text_event->kind = kind;
 	text_event->toplevel = ev->toplevel;
 	text_event->userid = ev->userid;
@@ -415,9 +428,9 @@ send_missing_texts(QueryDesc *queryDesc, const CaptureEvent *ev, bool with_plan)
 
 	if (store_text_known(skey) && (with_plan == false || store_text_known(pkey)))
 		return;
-	now = GetCurrentTimestamp();
+	now = GetCurrentStatementStartTimestamp();
 
-	if (!store_text_known(skey) && !text_recently_sent(skey, now) && queryDesc->sourceText)
+	if (!store_text_known(skey) && claim_text_send(skey, now) && queryDesc->sourceText)
 	{
 		int			location = queryDesc->plannedstmt->stmt_location;
 		int			len = queryDesc->plannedstmt->stmt_len;
@@ -425,7 +438,7 @@ send_missing_texts(QueryDesc *queryDesc, const CaptureEvent *ev, bool with_plan)
 
 		publish_text(EVENT_QUERY_TEXT, ev, text, len);
 	}
-	if (with_plan && !store_text_known(pkey) && !text_recently_sent(pkey, now))
+	if (with_plan && !store_text_known(pkey) && claim_text_send(pkey, now))
 	{
 		char	   *plan = plan_explain_text(queryDesc);
 
@@ -511,18 +524,25 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	/*
 	 * Sampling must be decided before the executor builds the plan state:
 	 * row counts per node for a random fraction of executions, and for the
-	 * first executions of a plan the store has not seen yet.
+	 * first execution of a plan the store has not seen yet (until this
+	 * backend has sent that plan's text, so a burst of a new plan is not
+	 * all instrumented while the collector catches up).
 	 */
 	if (captured)
 	{
 		started_query = queryDesc;
 		started_stmt = queryDesc->plannedstmt;
 		started_planid = plan_shape_id(queryDesc->plannedstmt);
-		if (capture_sample_rate > 0 &&
-			(pg_prng_double(&pg_global_prng_state) < capture_sample_rate ||
-			 !store_text_known(store_plan_textkey(MyDatabaseId, queryDesc->plannedstmt->queryId,
-												  started_planid))))
-			queryDesc->instrument_options |= INSTRUMENT_ROWS;
+		if (capture_sample_rate > 0)
+		{
+			uint64		pkey = store_plan_textkey(MyDatabaseId, queryDesc->plannedstmt->queryId,
+												  started_planid);
+
+			if (pg_prng_double(&pg_global_prng_state) < capture_sample_rate ||
+				(!store_text_known(pkey) &&
+				 !text_sent_recently(pkey, GetCurrentStatementStartTimestamp())))
+				queryDesc->instrument_options |= INSTRUMENT_ROWS;
+		}
 	}
 
 	if (prev_ExecutorStart)
