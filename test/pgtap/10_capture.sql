@@ -1,7 +1,7 @@
 -- Capture: percentiles, plan ids, errors, nesting, prepared statements,
 -- cursors, EXPLAIN ANALYZE, and privacy of query texts.
 BEGIN;
-SELECT plan(23);
+SELECT plan(26);
 SET pg_architect.track = 'all';
 SELECT architect.reset();
 
@@ -98,6 +98,25 @@ SELECT is((SELECT rows FROM architect.statements WHERE query LIKE '%cap_cursor%'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) AS cap_explained FROM cap_t;
 SELECT is((SELECT toplevel FROM architect.statements WHERE query LIKE '%cap_explained%' AND query NOT LIKE '%architect%'),
           false, 'EXPLAIN ANALYZE''s query is captured as a nested statement');
+
+-- Parallel query: workers run the executor too, but the execution is counted
+-- once, and their rows reach the leader's scan counts.
+SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL parallel_leader_participation = off;
+SET LOCAL pg_architect.sample_rate = 1;
+SELECT count(*) AS cap_parallel FROM cap_t WHERE v <> 'none';
+SELECT ok((SELECT plan LIKE '%Gather%' FROM architect.plans
+            WHERE queryid = (SELECT queryid FROM architect.statements WHERE query LIKE '%cap_parallel%' AND query NOT LIKE '%architect%')),
+          'the statement ran with a parallel plan');
+SELECT is((SELECT calls FROM architect.statements WHERE query LIKE '%cap_parallel%' AND query NOT LIKE '%architect%'),
+          1::bigint, 'a parallel execution is counted once');
+SELECT is((SELECT rows_scanned FROM architect.scans
+            WHERE queryid = (SELECT queryid FROM architect.statements WHERE query LIKE '%cap_parallel%' AND query NOT LIKE '%architect%')
+              AND kind = 'seq'),
+          20000::float8, 'the workers'' rows are in the scan counts, once');
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;
 
 -- Privacy: another role sees its own text, not ours.
 CREATE ROLE cap_other LOGIN;
