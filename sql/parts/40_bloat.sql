@@ -29,3 +29,26 @@ COMMENT ON FUNCTION architect.measure_bloat(regclass, integer) IS
 
 REVOKE ALL ON FUNCTION architect.measure_bloat(regclass, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION architect.measure_bloat(regclass, integer) TO pg_monitor;
+
+CREATE FUNCTION architect.estimate_bloat(
+    rel regclass,
+    OUT relation regclass,
+    OUT kind text,
+    OUT table_bytes bigint,
+    OUT live_bytes bigint,
+    OUT dead_bytes bigint,
+    OUT free_bytes bigint,
+    OUT bloat_pct double precision,
+    OUT expected_bytes bigint,
+    OUT wasted_bytes bigint,
+    OUT confidence double precision,
+    OUT confidence_note text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'architect_estimate_bloat'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION architect.estimate_bloat(regclass) IS
+  'Tier 1 bloat estimate of a heap table or btree index from pg_statistic, pg_class and activity statistics, without reading data pages; confidence 0..1 with the reasons';
+
+REVOKE ALL ON FUNCTION architect.estimate_bloat(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.estimate_bloat(regclass) TO pg_monitor;
