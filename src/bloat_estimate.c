@@ -230,7 +230,8 @@ estimate_heap(Relation rel, BlockNumber nblocks, Estimate *e)
 				changed,
 				waste,
 				target_free,
-				per_page;
+				per_page,
+				unused_lp;
 	bool		fixed = true;
 	int			missing = 0,
 				natts = 0,
@@ -278,23 +279,30 @@ estimate_heap(Relation rel, BlockNumber nblocks, Estimate *e)
 					 (nullany > 0 ? BITMAPLEN(desc->natts) : 0)) + off;
 	footprint = maxalign_mean(t_len, fixed) + sizeof(ItemIdData);
 
+	/* Freshly packed: inserts stop at the fillfactor's reserve. */
+	target_free = BLCKSZ * (100 - ff) / 100.0;
+	per_page = floor((BLCKSZ - SizeOfPageHeaderData - target_free) / footprint);
+	per_page = Max(1.0, Min(per_page, (double) MaxHeapTuplesPerPage));
+
 	/*
 	 * pgstattuple's free space excludes one line pointer per page; dead
 	 * tuples count t_len, their padding and line pointer count as neither.
+	 * VACUUM leaves the line pointers of removed tuples in place (unused)
+	 * unless they end the array: with deletes scattered over full pages
+	 * the array stays as long as a full page's, with whole pages emptied it
+	 * shrinks.  The statistics cannot tell the two apart: take half.
 	 */
+	unused_lp = Max(0.0, nblocks * per_page - live - dead) * 0.5;
 	waste = e->table_bytes -
 		nblocks * (double) (SizeOfPageHeaderData + sizeof(ItemIdData)) -
-		live * footprint - dead * (footprint - t_len);
+		live * footprint - dead * (footprint - t_len) -
+		unused_lp * sizeof(ItemIdData);
 	waste = Max(waste, 0);
 	e->live_bytes = live * t_len;
 	e->dead_bytes = Min(dead * t_len, waste);
 	e->free_bytes = waste - e->dead_bytes;
 	e->bloat_pct = e->table_bytes > 0 ? 100.0 * waste / e->table_bytes : 0;
 
-	/* Freshly packed: inserts stop at the fillfactor's reserve. */
-	target_free = BLCKSZ * (100 - ff) / 100.0;
-	per_page = floor((BLCKSZ - SizeOfPageHeaderData - target_free) / footprint);
-	per_page = Max(1.0, Min(per_page, (double) MaxHeapTuplesPerPage));
 	e->expected_bytes = ceil(live / per_page) * BLCKSZ;
 }
 

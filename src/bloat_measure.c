@@ -71,16 +71,21 @@
 PG_FUNCTION_INFO_V1(architect_measure_bloat);
 
 /*
- * Default sample: relations up to BLOAT_EXACT_PAGES are read whole; larger
- * ones get max(BLOAT_MIN_SAMPLE, min(10 % of the pages, BLOAT_MAX_SAMPLE))
- * block reads.  With per-page waste fractions whose standard deviation is at
- * most 0.5 (the worst case: pages either full or empty), 1 000 pages give a
- * 95 % half-width of 3.1 points and 2 000 of 2.2; typical tables have a
- * spread of 0.1-0.3 and land well inside +/- 2 points.
+ * Default sample (sample_pages NULL): relations up to BLOAT_EXACT_PAGES are
+ * read whole.  Larger ones get a pilot sample of N/20 pages (clamped to
+ * BLOAT_PILOT_MIN..BLOAT_PILOT_MAX); if its 95 % error bound is above
+ * BLOAT_TARGET_POINTS, more pages are drawn, as many as the pilot's
+ * variance says are needed, up to a budget of max(10 % of the pages,
+ * BLOAT_MIN_BUDGET).  Uniformly scattered bloat stops at the pilot (a few
+ * per cent of the pages); bloat concentrated in some pages (the worst case
+ * is pages either full or empty: per-page spread 0.5) needs about
+ * (1.96 * 0.5 / 0.02)^2 = 2401 pages whatever the relation's size.
  */
 #define BLOAT_EXACT_PAGES	1000
-#define BLOAT_MIN_SAMPLE	1000
-#define BLOAT_MAX_SAMPLE	2000
+#define BLOAT_PILOT_MIN		100
+#define BLOAT_PILOT_MAX		300
+#define BLOAT_MIN_BUDGET	1000
+#define BLOAT_TARGET_POINTS 2.0
 
 /* 1.96: two-sided 95 % normal quantile. */
 #define BLOAT_Z95			1.96
@@ -140,15 +145,31 @@ stratum_variance(const Stratum *s, double N)
 }
 
 static int
-default_sample(BlockNumber nblocks)
+pilot_sample(BlockNumber nblocks)
 {
-	double		n = nblocks / 10.0;
+	double		n = nblocks / 20.0;
 
-	if (n > BLOAT_MAX_SAMPLE)
-		n = BLOAT_MAX_SAMPLE;
-	if (n < BLOAT_MIN_SAMPLE)
-		n = BLOAT_MIN_SAMPLE;
-	return (int) n;
+	return (int) Max(BLOAT_PILOT_MIN, Min(n, BLOAT_PILOT_MAX));
+}
+
+static int
+sample_budget(BlockNumber nblocks)
+{
+	double		n = Max(nblocks / 10.0, BLOAT_MIN_BUDGET);
+
+	return (int) Min(n, (double) nblocks);
+}
+
+/* Pages more to draw so that the bound reaches the target; 0 if none. */
+static int
+more_pages(double bound, int64 drawn, int budget)
+{
+	double		need;
+
+	if (bound <= BLOAT_TARGET_POINTS || drawn >= budget || drawn <= 0)
+		return 0;
+	need = drawn * (bound / BLOAT_TARGET_POINTS) * (bound / BLOAT_TARGET_POINTS) * 1.1;
+	return (int) Min(need - drawn, (double) (budget - drawn));
 }
 
 /*
@@ -322,142 +343,189 @@ heap_page(Relation rel, BlockNumber blk, BufferAccessStrategy strategy,
 	UnlockReleaseBuffer(buf);
 }
 
+/* State of a sampled heap measurement across its passes. */
+typedef struct HeapSample
+{
+	Relation	rel;
+	BufferAccessStrategy strategy;
+	Buffer		vmbuf;
+	BlockNumber N;
+	double		N_vis;
+	double		N_other;
+	Stratum		vis;
+	Stratum		other;
+	double		calib_live;
+	double		calib_used;
+	double		calib_every;	/* read every k-th all-visible block */
+	double		visible_seen;
+	BlockNumber last_fsm_page;
+	int64		fsm_pages;
+	int64		reads;
+} HeapSample;
+
+/*
+ * One pass: visit enough random blocks that about `reads` of them are not
+ * all-visible; those are read, all-visible ones cost a FSM probe (and a few
+ * are read to calibrate their live share).
+ */
+static void
+heap_sample_pass(HeapSample *hs, int reads)
+{
+	BlockSamplerData bs;
+	double		n_visits;
+	BlockNumber blk;
+	double		live,
+				dead,
+				free;
+
+	n_visits = hs->N_other > 0 ? (double) reads * hs->N / hs->N_other : reads;
+	n_visits = Min(Max(n_visits, (double) reads), (double) hs->N);
+	if (hs->calib_every == 0)
+		hs->calib_every = Max(1.0, (n_visits * hs->N_vis / hs->N) / BLOAT_CALIBRATION_READS);
+
+	BlockSampler_Init(&bs, hs->N, (int) n_visits,
+					  pg_prng_uint32(&pg_global_prng_state));
+	while (BlockSampler_HasMore(&bs))
+	{
+		blk = BlockSampler_Next(&bs);
+		CHECK_FOR_INTERRUPTS();
+		if (VM_ALL_VISIBLE(hs->rel, blk, &hs->vmbuf))
+		{
+			/* FSM categories round down to BLCKSZ/256: add half of one */
+			free = GetRecordedFreeSpace(hs->rel, blk) + BLCKSZ / 512;
+			if (blk / SlotsPerFSMPage != hs->last_fsm_page)
+			{
+				hs->last_fsm_page = blk / SlotsPerFSMPage;
+				hs->fsm_pages++;
+			}
+			if (hs->calib_live + hs->calib_used == 0 ||
+				(fmod(hs->visible_seen, hs->calib_every) < 1.0 &&
+				 hs->visible_seen < hs->calib_every * BLOAT_CALIBRATION_READS))
+			{
+				double		rfree;
+
+				heap_page(hs->rel, blk, hs->strategy, &live, &dead, &rfree);
+				hs->reads++;
+				hs->calib_live += live;
+				hs->calib_used += BLCKSZ - rfree - dead;
+			}
+			hs->visible_seen += 1;
+			stratum_add(&hs->vis, 0, 0, free);
+		}
+		else
+		{
+			heap_page(hs->rel, blk, hs->strategy, &live, &dead, &free);
+			hs->reads++;
+			stratum_add(&hs->other, live, dead, free);
+		}
+	}
+	hs->last_fsm_page = InvalidBlockNumber;
+}
+
+static double
+heap_bound(const HeapSample *hs)
+{
+	return 100.0 * BLOAT_Z95 *
+		sqrt(stratum_variance(&hs->vis, hs->N_vis) +
+			 stratum_variance(&hs->other, hs->N_other)) /
+		((double) hs->N * BLCKSZ);
+}
+
+/*
+ * sample > 0: about that many reads.  sample < 0: the default, adaptive.
+ */
 static void
 measure_heap(Relation rel, int sample, Measurement *m)
 {
 	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
 	BlockNumber N = m->nblocks;
-	Stratum vis = {0},
-				other = {0};
 	double		live,
 				dead,
 				free;
 
 	if (m->exact)
 	{
+		Stratum		all = {0};
 		BlockNumber blk;
 
 		for (blk = 0; blk < N; blk++)
 		{
 			CHECK_FOR_INTERRUPTS();
 			heap_page(rel, blk, strategy, &live, &dead, &free);
-			stratum_add(&other, live, dead, free);
+			stratum_add(&all, live, dead, free);
 			m->pages_read++;
 		}
-		m->live_bytes = other.live;
-		m->dead_bytes = other.dead;
-		m->free_bytes = other.free;
+		m->live_bytes = all.live;
+		m->dead_bytes = all.dead;
+		m->free_bytes = all.free;
 		m->error_pct = 0;
 	}
 	else
 	{
-		Buffer		vmbuf = InvalidBuffer;
+		HeapSample	hs = {0};
 		BlockNumber blk;
-		BlockNumber nvisible = 0;
-		BlockSamplerData bs;
-		double		n_visits;
-		double		calib_live = 0,
-					calib_used = 0;
-		double		calib_every;
-		double		visible_seen = 0;
-		double		N_vis,
-					N_other,
-					ratio;
-		BlockNumber last_fsm_page = InvalidBlockNumber;
-		int64		fsm_pages = 0;
+		double		ratio;
+		int			extra;
+
+		hs.rel = rel;
+		hs.strategy = strategy;
+		hs.vmbuf = InvalidBuffer;
+		hs.N = N;
+		hs.last_fsm_page = InvalidBlockNumber;
 
 		/* Stratify: how many blocks are all-visible (one VM page = 32k blocks). */
 		for (blk = 0; blk < N; blk++)
 		{
 			if ((blk & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
-			if (VM_ALL_VISIBLE(rel, blk, &vmbuf))
-				nvisible++;
+			if (VM_ALL_VISIBLE(rel, blk, &hs.vmbuf))
+				hs.N_vis += 1;
 		}
-		N_vis = nvisible;
-		N_other = N - nvisible;
+		hs.N_other = N - hs.N_vis;
 
-		/*
-		 * Visit enough blocks that about `sample` of them are not
-		 * all-visible: those are read, the all-visible ones cost a FSM probe.
-		 */
-		n_visits = N_other > 0 ? (double) sample * N / N_other : sample;
-		if (n_visits > N)
-			n_visits = N;
-		if (n_visits < sample)
-			n_visits = sample;
-		calib_every = Max(1.0, (n_visits * N_vis / N) / BLOAT_CALIBRATION_READS);
-
-		BlockSampler_Init(&bs, N, (int) n_visits,
-						  pg_prng_uint32(&pg_global_prng_state));
-		while (BlockSampler_HasMore(&bs))
+		if (sample > 0)
+			heap_sample_pass(&hs, sample);
+		else
 		{
-			blk = BlockSampler_Next(&bs);
-			CHECK_FOR_INTERRUPTS();
-			if (VM_ALL_VISIBLE(rel, blk, &vmbuf))
-			{
-				/* FSM categories round down to BLCKSZ/256: add half of one */
-				free = GetRecordedFreeSpace(rel, blk) + BLCKSZ / 512;
-				if (blk / SlotsPerFSMPage != last_fsm_page)
-				{
-					last_fsm_page = blk / SlotsPerFSMPage;
-					fsm_pages++;
-				}
-				/* Read a few to learn how much of the used space is tuples. */
-				if (fmod(visible_seen, calib_every) < 1.0)
-				{
-					double		rfree;
-
-					heap_page(rel, blk, strategy, &live, &dead, &rfree);
-					m->pages_read++;
-					calib_live += live;
-					calib_used += BLCKSZ - rfree - dead;
-				}
-				visible_seen += 1;
-				stratum_add(&vis, 0, 0, free);
-			}
-			else
-			{
-				heap_page(rel, blk, strategy, &live, &dead, &free);
-				m->pages_read++;
-				stratum_add(&other, live, dead, free);
-			}
+			heap_sample_pass(&hs, pilot_sample(N));
+			/* reads of not-all-visible blocks drive cost and, mostly, variance */
+			extra = more_pages(heap_bound(&hs),
+							   (int64) (hs.N_other > 0 ? hs.other.n : hs.vis.n),
+							   sample_budget(N));
+			if (extra > 0)
+				heap_sample_pass(&hs, extra);
 		}
-		if (vmbuf != InvalidBuffer)
-			ReleaseBuffer(vmbuf);
+		if (hs.vmbuf != InvalidBuffer)
+			ReleaseBuffer(hs.vmbuf);
 
 		/* VM pages and FSM leaf pages (plus the FSM's upper levels) consulted. */
-		m->pages_read += N / (BLCKSZ * 4) + 1;
-		if (fsm_pages > 0)
-			m->pages_read += fsm_pages + 2;
+		m->pages_read = hs.reads + N / (BLCKSZ * 4) + 1;
+		if (hs.fsm_pages > 0)
+			m->pages_read += hs.fsm_pages + 2;
 
-		ratio = calib_used > 0 ? calib_live / calib_used :
-			(other.n > 0 && BLCKSZ * other.n - other.free - other.dead > 0 ?
-			 other.live / (BLCKSZ * other.n - other.free - other.dead) : 0.9);
+		ratio = hs.calib_used > 0 ? hs.calib_live / hs.calib_used : 0.9;
 
 		m->live_bytes = m->dead_bytes = m->free_bytes = 0;
-		if (other.n > 0)
+		if (hs.other.n > 0)
 		{
-			m->live_bytes += N_other * other.live / other.n;
-			m->dead_bytes += N_other * other.dead / other.n;
-			m->free_bytes += N_other * other.free / other.n;
+			m->live_bytes += hs.N_other * hs.other.live / hs.other.n;
+			m->dead_bytes += hs.N_other * hs.other.dead / hs.other.n;
+			m->free_bytes += hs.N_other * hs.other.free / hs.other.n;
 		}
-		if (vis.n > 0)
+		if (hs.vis.n > 0)
 		{
-			double		vfree = N_vis * vis.free / vis.n;
+			double		vfree = hs.N_vis * hs.vis.free / hs.vis.n;
 
 			m->free_bytes += vfree;
-			m->live_bytes += (N_vis * BLCKSZ - vfree) * ratio;
+			m->live_bytes += (hs.N_vis * BLCKSZ - vfree) * ratio;
 		}
-		else if (N_vis > 0 && other.n > 0)
+		else if (hs.N_vis > 0 && hs.other.n > 0)
 		{
 			/* No all-visible block drawn: lean on the other stratum. */
-			m->free_bytes += N_vis * other.free / other.n;
-			m->live_bytes += N_vis * other.live / other.n;
+			m->free_bytes += hs.N_vis * hs.other.free / hs.other.n;
+			m->live_bytes += hs.N_vis * hs.other.live / hs.other.n;
 		}
-		m->error_pct = 100.0 * BLOAT_Z95 *
-			sqrt(stratum_variance(&vis, N_vis) + stratum_variance(&other, N_other)) /
-			((double) N * BLCKSZ);
+		m->error_pct = heap_bound(&hs);
 	}
 
 	FreeAccessStrategy(strategy);
@@ -485,115 +553,144 @@ check_btree_meta(Relation rel, BufferAccessStrategy strategy, Measurement *m)
 	m->pages_read++;
 }
 
+/* Running sums of a btree measurement. */
+typedef struct BtSums
+{
+	double		seen;			/* pages after the metapage looked at */
+	double		leaves;
+	double		ignored;		/* new, deleted, half-dead */
+	double		used;
+	double		avail;
+	double		dead;
+	double		used_sq;
+	double		used_avail;
+	double		avail_sq;
+} BtSums;
+
+static void
+btree_page(Relation rel, BlockNumber blk, BufferAccessStrategy strategy,
+		   BtSums *b)
+{
+	Buffer		buf;
+	Page		page;
+
+	CHECK_FOR_INTERRUPTS();
+	buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	b->seen += 1;
+	if (PageIsNew(page) || P_IGNORE(BTPageGetOpaque(page)))
+		b->ignored += 1;
+	else if (P_ISLEAF(BTPageGetOpaque(page)))
+	{
+		/* pgstatindex's leaf accounting */
+		double		avail = BLCKSZ - (BLCKSZ - ((PageHeader) page)->pd_special +
+									  SizeOfPageHeaderData);
+		double		used = avail - PageGetFreeSpace(page);
+		OffsetNumber off,
+					maxoff = PageGetMaxOffsetNumber(page);
+
+		for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			ItemId		lp = PageGetItemId(page, off);
+
+			if (ItemIdIsDead(lp))
+				b->dead += ItemIdGetLength(lp);
+		}
+		b->leaves += 1;
+		b->used += used;
+		b->avail += avail;
+		b->used_sq += used * used;
+		b->used_avail += used * avail;
+		b->avail_sq += avail * avail;
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+static void
+btree_sample_pass(Relation rel, BufferAccessStrategy strategy, BlockNumber N,
+				  int n, BtSums *b)
+{
+	BlockSamplerData bs;
+
+	/* the population is the pages after the metapage */
+	BlockSampler_Init(&bs, N - 1, n, pg_prng_uint32(&pg_global_prng_state));
+	while (BlockSampler_HasMore(&bs))
+		btree_page(rel, BlockSampler_Next(&bs) + 1, strategy, b);
+}
+
+/*
+ * 95 % bound of bloat_pct in points: ratio-estimator variance, s^2 of
+ * (used - R avail) over the sampled leaves / (n mean(avail)^2), with the
+ * finite-population correction.
+ */
+static double
+btree_bound(const BtSums *b, BlockNumber N, double ff)
+{
+	double		r,
+				s2,
+				mean_avail,
+				fpc,
+				var_r;
+
+	if (b->leaves < 2 || N < 2)
+		return 0;
+	r = b->used / b->avail;
+	s2 = (b->used_sq - 2 * r * b->used_avail + r * r * b->avail_sq) / (b->leaves - 1);
+	mean_avail = b->avail / b->leaves;
+	fpc = Max(0.0, 1.0 - b->seen / (N - 1));
+	var_r = s2 / (b->leaves * mean_avail * mean_avail) * fpc;
+	return 100.0 * BLOAT_Z95 * sqrt(Max(var_r, 0)) / ff;
+}
+
 static void
 measure_btree(Relation rel, int sample, Measurement *m)
 {
 	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
 	BlockNumber N = m->nblocks;
 	double		ff = BTGetFillFactor(rel) / 100.0;
-	double		seen = 0,
-				leaves = 0,
-				ignored = 0;
-	double		sum_used = 0,
-				sum_avail = 0,
-				sum_dead = 0,
-				sum_used_sq = 0,
-				sum_used_avail = 0,
-				sum_avail_sq = 0;
-	BlockSamplerData bs;
-	BlockNumber blk = 1;
-	BlockNumber population = N > 1 ? N - 1 : 0;
+	BtSums		b = {0};
 	double		density;
 
 	check_btree_meta(rel, strategy, m);
-	if (!m->exact)
-		BlockSampler_Init(&bs, population, sample,
-						  pg_prng_uint32(&pg_global_prng_state));
-
-	while (m->exact ? blk < N : BlockSampler_HasMore(&bs))
+	if (m->exact)
 	{
-		Buffer		buf;
-		Page		page;
+		BlockNumber blk;
 
-		if (!m->exact)
-			blk = BlockSampler_Next(&bs) + 1;
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		m->pages_read++;
-		seen += 1;
-		if (PageIsNew(page))
-			ignored += 1;
-		else
-		{
-			BTPageOpaque opaque = BTPageGetOpaque(page);
+		for (blk = 1; blk < N; blk++)
+			btree_page(rel, blk, strategy, &b);
+	}
+	else if (sample > 0)
+		btree_sample_pass(rel, strategy, N, sample, &b);
+	else
+	{
+		int			extra;
 
-			if (P_IGNORE(opaque))
-				ignored += 1;
-			else if (P_ISLEAF(opaque))
-			{
-				/* pgstatindex's leaf accounting */
-				double		avail = BLCKSZ - (BLCKSZ - ((PageHeader) page)->pd_special +
-											  SizeOfPageHeaderData);
-				double		used = avail - PageGetFreeSpace(page);
-				OffsetNumber off,
-							maxoff = PageGetMaxOffsetNumber(page);
-
-				for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
-				{
-					ItemId		lp = PageGetItemId(page, off);
-
-					if (ItemIdIsDead(lp))
-						sum_dead += ItemIdGetLength(lp);
-				}
-				leaves += 1;
-				sum_used += used;
-				sum_avail += avail;
-				sum_used_sq += used * used;
-				sum_used_avail += used * avail;
-				sum_avail_sq += avail * avail;
-			}
-		}
-		UnlockReleaseBuffer(buf);
-		if (m->exact)
-			blk++;
+		btree_sample_pass(rel, strategy, N, pilot_sample(N), &b);
+		extra = more_pages(btree_bound(&b, N, ff), (int64) b.seen, sample_budget(N));
+		if (extra > 0)
+			btree_sample_pass(rel, strategy, N, extra, &b);
 	}
 	FreeAccessStrategy(strategy);
+	m->pages_read += (int64) b.seen;
 
-	density = sum_avail > 0 ? sum_used / sum_avail : 0;
-	m->bloat_pct = leaves > 0 ? 100.0 * (1.0 - density / ff) : 0;
+	density = b.avail > 0 ? b.used / b.avail : 0;
+	m->bloat_pct = b.leaves > 0 ? 100.0 * (1.0 - density / ff) : 0;
+	m->error_pct = m->exact ? 0 : btree_bound(&b, N, ff);
 
 	/* Extrapolate the leaf level and the unusable pages to the index. */
+	if (b.seen > 0)
 	{
-		double		scale = seen > 0 ? population / seen : 0;
-		double		leaf_pages = leaves * scale;
-		double		avg_avail = leaves > 0 ? sum_avail / leaves : 0;
-		double		avg_used = leaves > 0 ? sum_used / leaves : 0;
-		double		avg_dead = leaves > 0 ? sum_dead / leaves : 0;
+		double		scale = (N - 1) / b.seen;
+		double		leaf_pages = b.leaves * scale;
+		double		avg_avail = b.leaves > 0 ? b.avail / b.leaves : 0;
+		double		avg_used = b.leaves > 0 ? b.used / b.leaves : 0;
+		double		avg_dead = b.leaves > 0 ? b.dead / b.leaves : 0;
 
 		m->live_bytes = leaf_pages * (avg_used - avg_dead);
 		m->dead_bytes = leaf_pages * avg_dead;
-		m->free_bytes = leaf_pages * (avg_avail - avg_used) + ignored * scale * BLCKSZ;
+		m->free_bytes = leaf_pages * (avg_avail - avg_used) + b.ignored * scale * BLCKSZ;
 	}
-
-	/*
-	 * Ratio estimator variance: s^2 of (used - R avail) over the sampled
-	 * leaves, divided by n * mean(avail)^2, with the finite-population
-	 * correction on the sampled share of all pages.
-	 */
-	if (!m->exact && leaves >= 2)
-	{
-		double		s2 = (sum_used_sq - 2 * density * sum_used_avail +
-						  density * density * sum_avail_sq) / (leaves - 1);
-		double		mean_avail = sum_avail / leaves;
-		double		fpc = population > 0 ? 1.0 - seen / population : 0;
-		double		var_r = s2 / (leaves * mean_avail * mean_avail) * Max(fpc, 0);
-
-		m->error_pct = 100.0 * BLOAT_Z95 * sqrt(Max(var_r, 0)) / ff;
-	}
-	else
-		m->error_pct = 0;
 }
 
 /*
@@ -631,14 +728,15 @@ architect_measure_bloat(PG_FUNCTION_ARGS)
 	m.nblocks = RelationGetNumberOfBlocks(rel);
 	m.table_bytes = (double) m.nblocks * BLCKSZ;
 
+	/* sample < 0: the adaptive default; a btree samples after its metapage */
 	if (PG_ARGISNULL(1))
-		sample = m.nblocks <= BLOAT_EXACT_PAGES ? 0 : default_sample(m.nblocks);
+		sample = m.nblocks <= BLOAT_EXACT_PAGES ? 0 : -1;
 	else
 		sample = PG_GETARG_INT32(1);
-	/* a btree sample is drawn from the pages after the metapage */
 	m.exact = (sample == 0 ||
-			   (BlockNumber) sample >= (bloat_relation_is_btree(rel) && m.nblocks > 0 ?
-										m.nblocks - 1 : m.nblocks));
+			   (sample > 0 &&
+				(BlockNumber) sample >= (bloat_relation_is_btree(rel) && m.nblocks > 0 ?
+										 m.nblocks - 1 : m.nblocks)));
 
 	if (m.nblocks > 0)
 	{
