@@ -6,13 +6,15 @@
  *		taken by live tuples, dead tuples and free space.
  *
  * Contract
- *	- Tier 3 (method 'exact', sample_pages => 0, or any relation no bigger
- *	  than the sample): every page is read; a heap gives the same figures as
+ *	- Tier 3 (method 'exact': sample_pages => 0, a relation no bigger than
+ *	  the requested sample, or by default one of at most 1 000 pages): every
+ *	  page is read; a heap gives the same figures as
  *	  pgstattuple (live/dead by a dirty snapshot, free space by
  *	  PageGetHeapFreeSpace), a btree the same leaf density as pgstatindex.
- *	- Tier 2 (method 'sampled', the default on relations larger than the
- *	  default sample): a uniform random sample of blocks (BlockSampler, in
- *	  ascending order so the kernel still sees forward reads).  For heaps
+ *	- Tier 2 (method 'sampled'): a uniform random sample of blocks
+ *	  (BlockSampler, in ascending order so the kernel still sees forward
+ *	  reads).  By default a pilot sample, extended when its error bound is
+ *	  above 2 points (see BLOAT_TARGET_POINTS); N pages when asked.  For heaps
  *	  the visibility map is read for every block first: all-visible blocks
  *	  hold no dead tuples, so their free space comes from the free space
  *	  map without reading the block, and the sample is enlarged so that the
