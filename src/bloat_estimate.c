@@ -352,7 +352,7 @@ estimate_btree(Relation rel, BlockNumber nblocks, Estimate *e)
 		AttrNumber	key = index->indkey.values[i];
 		ColStat		cs;
 
-		if (key != 0)
+		if (key > 0)
 			cs = column_stat(index->indrelid, key, TupleDescAttr(RelationGetDescr(heap), key - 1));
 		else
 		{
@@ -453,7 +453,7 @@ architect_estimate_bloat(PG_FUNCTION_ARGS)
 		for (i = 1; i < EST_NCOLS; i++)
 			nulls[i] = true;
 		nulls[10] = false;
-		values[10] = CStringGetTextDatum("skipped: another session holds a conflicting lock");
+		values[10] = CStringGetTextDatum("skipped: locked by another session, or just dropped");
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 	}
 

@@ -221,7 +221,8 @@ bloat_relation_is_btree(Relation rel)
  * Open relid for bloat work: exists, caller may see it, has heap or btree
  * storage, is not another session's temp table.  AccessShareLock, kept to
  * the end of the transaction.  With wait_for_lock false, returns NULL when
- * the lock is not free right now (the view must not queue behind DDL).
+ * the lock is not free right now (the view must not queue behind DDL) or
+ * the relation has just been dropped (the view scans pg_class first).
  */
 Relation
 bloat_open_relation(Oid relid, bool wait_for_lock)
@@ -232,7 +233,11 @@ bloat_open_relation(Oid relid, bool wait_for_lock)
 
 	relkind = get_rel_relkind(relid);
 	if (relkind == '\0')
+	{
+		if (!wait_for_lock)
+			return NULL;		/* dropped under a scan of pg_class */
 		relation_missing(relid);
+	}
 	check_privilege(relid, relkind);
 
 	if (wait_for_lock)
@@ -243,6 +248,8 @@ bloat_open_relation(Oid relid, bool wait_for_lock)
 	if (rel == NULL)
 	{
 		UnlockRelationOid(relid, AccessShareLock);
+		if (!wait_for_lock)
+			return NULL;
 		relation_missing(relid);
 	}
 	name = RelationGetRelationName(rel);

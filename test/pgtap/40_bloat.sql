@@ -2,7 +2,7 @@
 -- is never stronger than AccessShareLock, the estimate's confidence drops
 -- where it should, and the view's DDL quotes identifiers.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 CREATE SCHEMA "Bloat Test";
 CREATE TABLE "Bloat Test"."Odd ""Name""" (id int PRIMARY KEY, pad text)
@@ -39,6 +39,10 @@ DROP TABLE bloat_gone;
 SELECT throws_ok(format('SELECT * FROM architect.measure_bloat(%s::oid::regclass)', o), '42P01',
                  format('relation with OID %s does not exist', o),
                  'a dropped relation (stale OID) is refused with undefined_table')
+  FROM bloat_gone_oid;
+SELECT is((SELECT confidence_note FROM architect.estimate_bloat(o::regclass)),
+          'skipped: locked by another session, or just dropped',
+          'the estimate (used by the view over pg_class) skips a dropped relation instead of failing')
   FROM bloat_gone_oid;
 SELECT throws_ok($$SELECT * FROM architect.measure_bloat('bloat_h', -1)$$, '22023', NULL,
                  'a negative sample_pages is refused');
