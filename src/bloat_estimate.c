@@ -306,7 +306,8 @@ estimate_heap(Relation rel, BlockNumber nblocks, Estimate *e)
 	e->expected_bytes = ceil(live / per_page) * BLCKSZ;
 }
 
-static void
+/* false: the table is locked by someone else or gone; nothing estimated */
+static bool
 estimate_btree(Relation rel, BlockNumber nblocks, Estimate *e)
 {
 	Form_pg_index index = rel->rd_index;
@@ -333,16 +334,12 @@ estimate_btree(Relation rel, BlockNumber nblocks, Estimate *e)
 	int			i;
 
 	if (!ConditionalLockRelationOid(index->indrelid, AccessShareLock))
-	{
-		lower_confidence(e, 0, "skipped: another session holds a conflicting lock on the table");
-		return;
-	}
+		return false;
 	heap = try_relation_open(index->indrelid, NoLock);
 	if (heap == NULL)
 	{
 		UnlockRelationOid(index->indrelid, AccessShareLock);
-		lower_confidence(e, 0, "table of the index is gone");
-		return;
+		return false;
 	}
 	row_counts(heap, e, &live, &dead, &changed);
 
@@ -422,6 +419,7 @@ estimate_btree(Relation rel, BlockNumber nblocks, Estimate *e)
 	e->free_bytes = Max(0, leaf_now * avail - used);
 	leaf_packed = ceil(Max(1.0, rows * per_row) / (avail * ff));
 	e->expected_bytes = (1 + leaf_packed + ceil(leaf_packed / fanout)) * (double) BLCKSZ;
+	return true;
 }
 
 /*
@@ -436,7 +434,8 @@ architect_estimate_bloat(PG_FUNCTION_ARGS)
 	Datum		values[EST_NCOLS];
 	bool		nulls[EST_NCOLS] = {0};
 	Estimate	e = {0};
-	BlockNumber nblocks;
+	BlockNumber nblocks = 0;
+	bool		ok;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -446,29 +445,33 @@ architect_estimate_bloat(PG_FUNCTION_ARGS)
 	values[0] = ObjectIdGetDatum(relid);
 
 	rel = bloat_open_relation(relid, false);
-	if (rel == NULL)
+	ok = (rel != NULL);
+	if (rel != NULL)
+	{
+		nblocks = RelationGetNumberOfBlocks(rel);
+		e.table_bytes = (double) nblocks * BLCKSZ;
+		if (bloat_relation_is_btree(rel))
+		{
+			e.kind = "btree index";
+			ok = estimate_btree(rel, nblocks, &e);
+		}
+		else
+		{
+			e.kind = rel->rd_rel->relkind == RELKIND_TOASTVALUE ? "toast table" :
+				rel->rd_rel->relkind == RELKIND_MATVIEW ? "materialized view" : "table";
+			estimate_heap(rel, nblocks, &e);
+		}
+	}
+	if (!ok)
 	{
 		int			i;
 
-		for (i = 1; i < EST_NCOLS; i++)
+		if (rel != NULL)
+			relation_close(rel, AccessShareLock);
+		for (i = 1; i < EST_NCOLS - 1; i++)
 			nulls[i] = true;
-		nulls[10] = false;
 		values[10] = CStringGetTextDatum("skipped: locked by another session, or just dropped");
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-	}
-
-	nblocks = RelationGetNumberOfBlocks(rel);
-	e.table_bytes = (double) nblocks * BLCKSZ;
-	if (bloat_relation_is_btree(rel))
-	{
-		e.kind = "btree index";
-		estimate_btree(rel, nblocks, &e);
-	}
-	else
-	{
-		e.kind = rel->rd_rel->relkind == RELKIND_TOASTVALUE ? "toast table" :
-			rel->rd_rel->relkind == RELKIND_MATVIEW ? "materialized view" : "table";
-		estimate_heap(rel, nblocks, &e);
 	}
 	if (nblocks < 8)
 		lower_confidence(&e, 0.5, "fewer than 8 pages: one page is a large share");

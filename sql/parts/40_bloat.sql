@@ -89,6 +89,7 @@ best AS MATERIALIZED (
   SELECT e.*,
          CASE WHEN e.confidence < 0.5 AND e.table_bytes IS NOT NULL
                    AND e.table_bytes <= 8 * 1024 * 1024
+                   AND e.confidence_note NOT LIKE 'skipped%'
               THEN architect.measure_bloat(e.oid, 0) END AS m
     FROM est e
 ),

@@ -46,6 +46,19 @@ kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
 wait "$measurer" 2>/dev/null
 
+# ACCESS EXCLUSIVE elsewhere (VACUUM FULL, ALTER TABLE): the view does not queue.
+psql -X -q -c "BEGIN; LOCK TABLE lk IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 50); do
+  [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'lk'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+  sleep 0.1
+done
+out=$(q -c "SET lock_timeout = '3s'; SELECT string_agg(relation::text || ':' || method, ',' ORDER BY relation::text)
+            FROM architect.bloat WHERE relation::text IN ('lk', 'lk_pkey')" 2>&1)
+is "$out" "lk:skipped,lk_pkey:skipped" "architect.bloat skips a table locked ACCESS EXCLUSIVE, and its index, instead of waiting"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+
 # Another session's temp table.
 psql -X -q -c "CREATE TEMP TABLE mine (id int)" -c "INSERT INTO mine SELECT generate_series(1, 1000)" \
      -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
