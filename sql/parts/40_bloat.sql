@@ -60,7 +60,8 @@ GRANT EXECUTE ON FUNCTION architect.estimate_bloat(regclass) TO pg_monitor;
 -- current database (other sessions' temp tables excepted), with the tier 1
 -- estimate, and for relations whose estimate is weak (confidence < 0.5) and
 -- which are small enough to read whole (<= 8 MB), the exact measurement
--- instead.  wasted_bytes is what a rewrite would give back; remedy_ddl the
+-- instead.  A weak estimate on a bigger relation is not acted on: its
+-- remedy is to measure it.  wasted_bytes is what a rewrite would give back; remedy_ddl the
 -- statement to run, lock_note what it locks.
 CREATE VIEW architect.bloat AS
 WITH rels AS (
@@ -118,6 +119,7 @@ judged AS (
          CASE
            WHEN z.table_bytes IS NULL THEN 'none'
            WHEN z.wasted < 1024 * 1024 OR z.wasted < 0.2 * z.table_bytes THEN 'none'
+           WHEN z.method_used = 'estimate' AND z.confidence < 0.5 THEN 'measure'
            WHEN z.relkind = 'i' THEN 'reindex'
            WHEN z.dead_used > 0.5 * z.wasted AND z.vacuums >= 2
                 AND z.n_dead_tup > 0.1 * greatest(z.n_live_tup, 1) THEN 'tune_autovacuum'
@@ -145,6 +147,8 @@ SELECT j.oid::regclass AS relation,
             ELSE j.confidence_note END AS confidence_note,
        j.remedy,
        CASE j.remedy
+         WHEN 'measure' THEN format('SELECT * FROM architect.measure_bloat(%L);',
+                                    format('%I.%I', j.nspname, j.relname))
          WHEN 'reindex' THEN format('REINDEX INDEX CONCURRENTLY %I.%I;', j.nspname, j.relname)
          WHEN 'vacuum' THEN format('VACUUM (ANALYZE) %s;', j.target)
          WHEN 'tune_autovacuum' THEN
@@ -156,6 +160,10 @@ SELECT j.oid::regclass AS relation,
          WHEN 'rewrite' THEN format('VACUUM FULL %s;', j.target)
        END AS remedy_ddl,
        CASE j.remedy
+         WHEN 'measure' THEN
+           'The estimate suggests waste but its statistics are too weak to act on (' || j.confidence_note
+           || '): measure it first. measure_bloat takes ACCESS SHARE, like a SELECT, and reads a sample of pages; '
+           'ANALYZE (SHARE UPDATE EXCLUSIVE, reads and writes go on) refreshes the statistics the estimate uses.'
          WHEN 'reindex' THEN
            'REINDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the table and index: reads and writes go on, '
            'other DDL and VACUUM on the table wait; it needs disk for a second copy of the index and cannot run '
