@@ -2,7 +2,7 @@
 -- is never stronger than AccessShareLock, the estimate's confidence drops
 -- where it should, and the view's DDL quotes identifiers.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE SCHEMA "Bloat Test";
 CREATE TABLE "Bloat Test"."Odd ""Name""" (id int PRIMARY KEY, pad text)
@@ -121,6 +121,14 @@ SELECT is((SELECT method FROM architect.bloat WHERE relation = '"Bloat Test"."Od
 SELECT is((SELECT remedy_ddl FROM architect.bloat WHERE relation = '"Bloat Test"."Odd ""Name"""'::regclass),
           'VACUUM (ANALYZE) "Bloat Test"."Odd ""Name""";',
           'a table full of dead rows gets VACUUM, its name quoted');
+
+-- a weak estimate on a relation too big to read in the view: measure first
+CREATE TABLE "Bloat Test".big_unknown (id int, pad text);
+INSERT INTO "Bloat Test".big_unknown SELECT g, repeat('b', 80) FROM generate_series(1, 120000) g;
+SELECT is((SELECT method || ' / ' || remedy || ' / ' || remedy_ddl FROM architect.bloat
+            WHERE relation = '"Bloat Test".big_unknown'::regclass),
+          'estimate / measure / SELECT * FROM architect.measure_bloat(''"Bloat Test".big_unknown'');',
+          'a weak estimate above 8 MB gets "measure it", not DDL on a guess');
 
 SELECT * FROM finish();
 ROLLBACK;
