@@ -48,6 +48,7 @@
 #include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/visibilitymap.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_authid_d.h"
@@ -357,6 +358,7 @@ typedef struct HeapSample
 {
 	Relation	rel;
 	BufferAccessStrategy strategy;
+	bool		use_vm;			/* visibility map + FSM shortcut */
 	Buffer		vmbuf;
 	BlockNumber N;
 	double		N_vis;
@@ -398,7 +400,7 @@ heap_sample_pass(HeapSample *hs, int reads)
 	{
 		blk = BlockSampler_Next(&bs);
 		CHECK_FOR_INTERRUPTS();
-		if (VM_ALL_VISIBLE(hs->rel, blk, &hs->vmbuf))
+		if (hs->use_vm && VM_ALL_VISIBLE(hs->rel, blk, &hs->vmbuf))
 		{
 			/* FSM categories round down to BLCKSZ/256: add half of one */
 			free = GetRecordedFreeSpace(hs->rel, blk) + BLCKSZ / 512;
@@ -482,8 +484,13 @@ measure_heap(Relation rel, int sample, Measurement *m)
 		hs.N = N;
 		hs.last_fsm_page = InvalidBlockNumber;
 
-		/* Stratify: how many blocks are all-visible (one VM page = 32k blocks). */
-		for (blk = 0; blk < N; blk++)
+		/*
+		 * Stratify: how many blocks are all-visible (one VM page = 32k
+		 * blocks).  Not on a standby: its free space map is not kept up to
+		 * date by WAL replay, so every sampled block is read there.
+		 */
+		hs.use_vm = !RecoveryInProgress();
+		for (blk = 0; hs.use_vm && blk < N; blk++)
 		{
 			if ((blk & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
@@ -508,7 +515,7 @@ measure_heap(Relation rel, int sample, Measurement *m)
 			ReleaseBuffer(hs.vmbuf);
 
 		/* VM pages and FSM leaf pages (plus the FSM's upper levels) consulted. */
-		m->pages_read = hs.reads + N / (BLCKSZ * 4) + 1;
+		m->pages_read = hs.reads + (hs.use_vm ? N / (BLCKSZ * 4) + 1 : 0);
 		if (hs.fsm_pages > 0)
 			m->pages_read += hs.fsm_pages + 2;
 
