@@ -474,7 +474,6 @@ measure_heap(Relation rel, int sample, Measurement *m)
 	else
 	{
 		HeapSample	hs = {0};
-		BlockNumber blk;
 		double		ratio;
 		int			extra;
 
@@ -490,12 +489,12 @@ measure_heap(Relation rel, int sample, Measurement *m)
 		 * date by WAL replay, so every sampled block is read there.
 		 */
 		hs.use_vm = !RecoveryInProgress();
-		for (blk = 0; hs.use_vm && blk < N; blk++)
+		if (hs.use_vm)
 		{
-			if ((blk & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (VM_ALL_VISIBLE(rel, blk, &hs.vmbuf))
-				hs.N_vis += 1;
+			BlockNumber nvis = 0;
+
+			visibilitymap_count(rel, &nvis, NULL);
+			hs.N_vis = Min(nvis, N);
 		}
 		hs.N_other = N - hs.N_vis;
 
