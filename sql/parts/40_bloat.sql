@@ -61,8 +61,8 @@ GRANT EXECUTE ON FUNCTION architect.estimate_bloat(regclass) TO pg_monitor;
 -- estimate, and for relations whose estimate is weak (confidence < 0.5) and
 -- which are small enough to read whole (<= 8 MB), the exact measurement
 -- instead.  A weak estimate on a bigger relation is not acted on: its
--- remedy is to measure it.  wasted_bytes is what a rewrite would give back; remedy_ddl the
--- statement to run, lock_note what it locks.
+-- remedy is to measure it.  wasted_bytes is what a rewrite would give back;
+-- remedy_ddl the statement to run, lock_note what it locks.
 CREATE VIEW architect.bloat AS
 WITH rels AS (
   SELECT c.oid, c.relname, c.relkind, n.nspname,
@@ -96,8 +96,6 @@ best AS MATERIALIZED (
 ),
 sized AS (
   SELECT b.*,
-         (b.m).method AS m_method, (b.m).bloat_pct AS m_bloat_pct,
-         (b.m).dead_bytes AS m_dead, (b.m).free_bytes AS m_free,
          coalesce((b.m).method, CASE WHEN b.table_bytes IS NULL THEN 'skipped' ELSE 'estimate' END) AS method_used,
          coalesce((b.m).bloat_pct, b.bloat_pct) AS bloat_pct_used,
          coalesce((b.m).dead_bytes, b.dead_bytes) AS dead_used,
@@ -134,7 +132,8 @@ judged AS (
 )
 SELECT j.oid::regclass AS relation,
        j.nspname AS schema_name,
-       j.kind,
+       CASE j.relkind WHEN 'r' THEN 'table' WHEN 'm' THEN 'materialized view'
+                      WHEN 't' THEN 'toast table' ELSE 'btree index' END AS kind,
        j.parent::regclass AS table_relation,
        j.table_bytes AS size_bytes,
        j.wasted AS wasted_bytes,
