@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
+#include "commands/extension.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -247,7 +248,7 @@ ddl_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		if (ddl_guard_mode != DDL_GUARD_OFF && sum.worst != NULL &&
 			sum.worst->risk == DDL_RISK_HIGH)
 		{
-			if (ddl_guard_mode == DDL_GUARD_BLOCK)
+			if (ddl_guard_mode == DDL_GUARD_BLOCK && !creating_extension)
 				log_ddl(stmt, &sum, DDL_ACTION_BLOCKED, 0);
 			else
 				action = DDL_ACTION_WARNED;
@@ -269,7 +270,8 @@ ddl_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 #endif
 								context, params, queryEnv, dest, qc);
 
-	if (judge && ddl_log != NULL)
+	/* An extension script's statements are logged as the CREATE EXTENSION. */
+	if (judge && ddl_log != NULL && !creating_extension)
 	{
 		instr_time	end;
 
