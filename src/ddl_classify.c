@@ -119,7 +119,7 @@ new_finding(ClassifyCtx *cx)
 static bool
 exempt_small(DdlFinding *f)
 {
-	return f->bytes >= 0 && f->bytes < (int64) ddl_guard_min_size_kb * 1024;
+	return !f->cost_not_size && f->bytes >= 0 && f->bytes < (int64) ddl_guard_min_size_kb * 1024;
 }
 
 /* New or small: whatever the statement does to it is over quickly. */
@@ -997,7 +997,8 @@ classify_refresh(ClassifyCtx *cx, RefreshMatViewStmt *stmt)
 	{
 		f->lockmode = AccessExclusiveLock;
 		f->rewrites = true;
-		note(f, "the view is recomputed and rewritten while readers wait");
+		f->cost_not_size = true;
+		note(f, "the view's query runs and its result is rewritten while readers wait (however small the view, the query may not be)");
 		if (!exempt(f))
 			suggest(f, "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view).");
 	}
