@@ -382,6 +382,20 @@ text_check_proves(DdlTextState *state, Oid relid, const char *colname)
 
 /* ---------- ALTER TABLE subcommands ---------- */
 
+static Oid
+rel_access_method(Oid relid)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			am = InvalidOid;
+
+	if (HeapTupleIsValid(tp))
+	{
+		am = ((Form_pg_class) GETSTRUCT(tp))->relam;
+		ReleaseSysCache(tp);
+	}
+	return am;
+}
+
 static void classify_fk(ClassifyCtx *cx, DdlFinding *f, Constraint *c);
 
 static bool
@@ -796,8 +810,14 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 				break;
 #if PG_VERSION_NUM >= 150000
 			case AT_SetAccessMethod:
-				f->rewrites = true;
-				note(f, "SET ACCESS METHOD rewrites the table");
+				if (OidIsValid(f->relid) && cmd->name != NULL &&
+					get_table_am_oid(cmd->name, true) == rel_access_method(f->relid))
+					note(f, "SET ACCESS METHOD to the current access method: nothing to do");
+				else
+				{
+					f->rewrites = true;
+					note(f, "SET ACCESS METHOD rewrites the table");
+				}
 				break;
 #endif
 			case AT_AttachPartition:
@@ -954,9 +974,9 @@ classify_vacuum(ClassifyCtx *cx, VacuumStmt *stmt)
 		else
 		{
 			f->lockmode = ShareUpdateExclusiveLock;
-			f->scans = true;
+			f->scans = stmt->is_vacuumcmd;
 			note(f, stmt->is_vacuumcmd ? "VACUUM: reads and writes continue" :
-				 "ANALYZE reads a sample: reads and writes continue");
+				 "ANALYZE reads a sample of 300 x default_statistics_target rows: reads and writes continue");
 		}
 	}
 }
