@@ -1,6 +1,7 @@
 -- DDL guard: check_ddl per DDL family (lock level, rewrite/scan, risk),
 -- multi-statement split, garbage input, and the live guard's warn / block /
 -- override / exemptions.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_architect;
 SET client_min_messages = notice;
 -- Judge every table, however small, so that the test tables count as large.
