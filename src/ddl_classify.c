@@ -32,10 +32,13 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
+#include "commands/tablespace.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -682,6 +685,78 @@ classify_fk(ClassifyCtx *cx, DdlFinding *f, Constraint *c)
 		note(ref, "referenced table: brief lock");
 }
 
+/*
+ * PRIMARY KEY USING INDEX marks the index's columns NOT NULL: for each
+ * nullable one PostgreSQL runs SET NOT NULL, which scans unless proven.
+ */
+static void
+pk_columns_not_null(ClassifyCtx *cx, DdlFinding *f, const char *indexname)
+{
+	Oid			indid;
+	HeapTuple	it;
+	Form_pg_index ind;
+	Relation	rel = open_rel_of(cx, f->relid);
+	int			i;
+
+	if (!OidIsValid(f->relid))
+		return;
+	indid = get_relname_relid(indexname, get_rel_namespace(f->relid));
+	it = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indid));
+	if (!HeapTupleIsValid(it))
+		return;
+	ind = (Form_pg_index) GETSTRUCT(it);
+	for (i = 0; i < ind->indnkeyatts; i++)
+	{
+		AttrNumber	attnum = ind->indkey.values[i];
+		HeapTuple	at;
+		Form_pg_attribute att;
+
+		if (attnum <= 0)
+			continue;
+		at = SearchSysCache2(ATTNUM, ObjectIdGetDatum(f->relid), Int16GetDatum(attnum));
+		if (!HeapTupleIsValid(at))
+			continue;
+		att = (Form_pg_attribute) GETSTRUCT(at);
+		if (!att->attnotnull &&
+			!text_check_proves(cx->state, f->relid, NameStr(att->attname)) &&
+			!(rel != NULL && notnull_proven_by_checks(rel, att)))
+		{
+			StringInfoData buf;
+
+			f->scans = true;
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "column %s is nullable: PRIMARY KEY sets it NOT NULL, which scans the table",
+							 quote_identifier(NameStr(att->attname)));
+			note(f, buf.data);
+			resetStringInfo(&buf);
+			appendStringInfo(&buf, "First prove %s NOT NULL without a scan: ADD CONSTRAINT ... CHECK (%s IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, SET NOT NULL.",
+							 quote_identifier(NameStr(att->attname)),
+							 quote_identifier(NameStr(att->attname)));
+			suggest(f, buf.data);
+		}
+		ReleaseSysCache(at);
+	}
+	ReleaseSysCache(it);
+}
+
+static bool
+same_tablespace(Oid relid, const char *tsname)
+{
+	Oid			newts = get_tablespace_oid(tsname, true);
+	Oid			oldts = InvalidOid;
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+
+	if (!HeapTupleIsValid(tp) || !OidIsValid(newts))
+	{
+		if (HeapTupleIsValid(tp))
+			ReleaseSysCache(tp);
+		return false;
+	}
+	oldts = ((Form_pg_class) GETSTRUCT(tp))->reltablespace;
+	ReleaseSysCache(tp);
+	return newts == oldts || (newts == MyDatabaseTableSpace && oldts == InvalidOid);
+}
+
 static void
 classify_add_constraint(ClassifyCtx *cx, DdlFinding *f, Constraint *c)
 {
@@ -725,7 +800,11 @@ classify_add_constraint(ClassifyCtx *cx, DdlFinding *f, Constraint *c)
 		case CONSTR_UNIQUE:
 		case CONSTR_EXCLUSION:
 			if (c->indexname != NULL)
+			{
 				note(f, "USING INDEX: the existing index becomes the constraint, no build");
+				if (c->contype == CONSTR_PRIMARY)
+					pk_columns_not_null(cx, f, c->indexname);
+			}
 			else
 			{
 				f->scans = true;
@@ -800,13 +879,25 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 				note(f, "VALIDATE CONSTRAINT reads every row but reads and writes continue");
 				break;
 			case AT_SetTableSpace:
-				f->rewrites = true;
-				note(f, "SET TABLESPACE copies every block of the table");
+				if (OidIsValid(f->relid) && same_tablespace(f->relid, cmd->name))
+					note(f, "SET TABLESPACE to the current tablespace: nothing to do");
+				else
+				{
+					f->rewrites = true;
+					note(f, "SET TABLESPACE copies every block of the table");
+				}
 				break;
 			case AT_SetLogged:
 			case AT_SetUnLogged:
-				f->rewrites = true;
-				note(f, "SET LOGGED/UNLOGGED rewrites the table");
+				if (OidIsValid(f->relid) &&
+					get_rel_persistence(f->relid) ==
+					(cmd->subtype == AT_SetLogged ? RELPERSISTENCE_PERMANENT : RELPERSISTENCE_UNLOGGED))
+					note(f, "the table already has that persistence: nothing to do");
+				else
+				{
+					f->rewrites = true;
+					note(f, "SET LOGGED/UNLOGGED rewrites the table");
+				}
 				break;
 #if PG_VERSION_NUM >= 150000
 			case AT_SetAccessMethod:

@@ -79,6 +79,24 @@ ALTER TABLE dg_big ADD CONSTRAINT uq UNIQUE USING INDEX dg_big_pkey;
 ALTER TABLE dg_big DROP CONSTRAINT dg_big_a_nn;
 $$);
 
+-- PRIMARY KEY USING INDEX scans only for nullable columns not proven by a CHECK;
+-- SET LOGGED / SET TABLESPACE to what the table already has are no-ops.
+CREATE TABLE dg_pk (a int, b int, CONSTRAINT dg_pk_b_nn CHECK (b IS NOT NULL));
+INSERT INTO dg_pk SELECT g, g FROM generate_series(1, 10) g;
+SET pg_architect.ddl_guard = off;
+CREATE UNIQUE INDEX dg_pk_a ON dg_pk (a);
+CREATE UNIQUE INDEX dg_pk_b ON dg_pk (b);
+RESET pg_architect.ddl_guard;
+SELECT * FROM dg($$
+ALTER TABLE dg_pk ADD CONSTRAINT p PRIMARY KEY USING INDEX dg_pk_a;
+ALTER TABLE dg_pk ADD CONSTRAINT p PRIMARY KEY USING INDEX dg_pk_b;
+ALTER TABLE dg_pk SET LOGGED;
+ALTER TABLE dg_pk SET TABLESPACE pg_default;
+ALTER TABLE dg_pk SET ACCESS METHOD heap;
+$$);
+SELECT reason FROM architect.check_ddl('ALTER TABLE dg_pk ADD CONSTRAINT p PRIMARY KEY USING INDEX dg_pk_a');
+DROP TABLE dg_pk;
+
 -- Catalog-only ALTER TABLE forms still take their lock (PostgreSQL's own level).
 SELECT * FROM dg($$
 ALTER TABLE dg_big ALTER COLUMN a SET DEFAULT 0;
