@@ -31,6 +31,7 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_proc.h"
@@ -45,12 +46,15 @@
 #include "parser/parse_coerce.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
+#include "parser/parse_utilcmd.h"
+#include "partitioning/partbounds.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -400,6 +404,8 @@ rel_access_method(Oid relid)
 }
 
 static void classify_fk(ClassifyCtx *cx, DdlFinding *f, Constraint *c);
+static bool bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
+						  PartitionBoundSpec *bound);
 
 static bool
 is_serial_type(TypeName *tn)
@@ -918,9 +924,14 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 					DdlFinding *part = target_rv(cx, pc->name);
 
 					part->lockmode = AccessExclusiveLock;
-					part->scans = true;
-					note(part, "the partition is scanned to prove its rows fit the bound, unless a valid CHECK constraint already implies it");
-					suggest(part, "Add a CHECK constraint matching the partition bound NOT VALID, VALIDATE it, then ATTACH: the scan is skipped.");
+					if (bound_implied(cx, f, part, pc->bound))
+						note(part, "valid CHECK constraints already imply the partition bound: no scan");
+					else
+					{
+						part->scans = true;
+						note(part, "the partition is scanned to prove its rows fit the bound");
+						suggest(part, "Add a CHECK constraint matching the partition bound NOT VALID, VALIDATE it, then ATTACH: the scan is skipped.");
+					}
 				}
 				note(f, "ATTACH PARTITION: brief lock on the parent");
 				break;
@@ -939,6 +950,41 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 	}
 	if (f->reason.len == 0)
 		note(f, "catalog change only");
+}
+
+/*
+ * Would ATTACH PARTITION skip its validation scan?  The same test as
+ * ATExecAttachPartition / QueuePartitionConstraintValidation: the bound's
+ * constraint (plus the parent's own partition constraint), mapped to the
+ * partition's columns, implied by the partition's valid CHECK constraints.
+ * Needs both relations open (conditional lock); otherwise assume a scan.
+ */
+static bool
+bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
+			  PartitionBoundSpec *bound)
+{
+	Relation	prel = OidIsValid(parent->relid) ? open_rel_of(cx, parent->relid) : NULL;
+	Relation	arel = OidIsValid(part->relid) ? open_rel_of(cx, part->relid) : NULL;
+	ParseState *pstate;
+	PartitionBoundSpec *spec;
+	List	   *qual;
+
+	if (prel == NULL || arel == NULL || bound == NULL ||
+		prel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
+		arel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+	pstate = make_parsestate(NULL);
+	spec = transformPartitionBound(pstate, prel, bound);
+	free_parsestate(pstate);
+	if (spec->is_default)
+		return false;
+	qual = list_concat(get_qual_from_partbound(prel, spec), RelationGetPartitionQual(prel));
+	if (qual == NIL)
+		return true;
+	qual = (List *) eval_const_expressions(NULL, (Node *) qual);
+	qual = list_make1(make_ands_explicit(qual));
+	qual = map_partition_varattnos(qual, 1, arel, prel);
+	return PartConstraintImpliedByRelConstraint(arel, qual);
 }
 
 /* ---------- other statements ---------- */

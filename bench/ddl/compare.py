@@ -85,13 +85,19 @@ def verify(corpus):
     then roll back: did the table's file change (a rewrite) and did a
     sequential scan happen, as check_ddl predicted?"""
     print()
-    print("verification: statements on orders run inside BEGIN ... ROLLBACK;")
+    print("verification: statements on orders (and the attached partitions) run inside BEGIN ... ROLLBACK;")
     print("rewrite = relfilenode changed; read all = rewrite or a sequential scan counted in pg_stat_xact_user_tables")
     wrong = checked = 0
     for i, (label, ctx, stmt) in enumerate(corpus, 1):
-        if ctx != "big" or "orders" not in stmt or "CONCURRENTLY" in stmt or stmt.startswith(("VACUUM", "REFRESH")):
+        if "ATTACH PARTITION " in stmt:
+            rel = stmt.split("ATTACH PARTITION ")[1].split()[0]
+        elif "orders" in stmt:
+            rel = "orders"
+        else:
             continue
-        out = psql(VERIFY.replace("{rel}", "orders").replace("{stmt}", stmt), fail=False)
+        if ctx != "big" or "CONCURRENTLY" in stmt or stmt.startswith(("VACUUM", "REFRESH")):
+            continue
+        out = psql(VERIFY.replace("{rel}", rel).replace("{stmt}", stmt), fail=False)
         if out is None:
             print("  #%d could not run in a transaction: %s" % (i, stmt))
             continue

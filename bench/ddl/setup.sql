@@ -23,3 +23,10 @@ CREATE TABLE empty_t (a int, b text);
 CREATE MATERIALIZED VIEW mv AS SELECT customer_id, count(*) AS n FROM orders GROUP BY 1;
 CREATE UNIQUE INDEX mv_customer ON mv (customer_id);
 VACUUM ANALYZE;
+-- Partitioning: events_a would be scanned by ATTACH PARTITION, events_b has
+-- a valid CHECK that implies its bound (PostgreSQL then skips the scan).
+CREATE TABLE events (id bigint, payload text) PARTITION BY RANGE (id);
+CREATE TABLE events_a AS SELECT g::bigint AS id, 'payload ' || g AS payload FROM generate_series(1, 300000) g;
+CREATE TABLE events_b AS SELECT g::bigint AS id, 'payload ' || g AS payload FROM generate_series(1000000, 1300000) g;
+ALTER TABLE events_b ADD CONSTRAINT events_b_bound CHECK (id IS NOT NULL AND id >= 1000000 AND id < 2000000);
+VACUUM ANALYZE events_a, events_b;

@@ -97,6 +97,20 @@ $$);
 SELECT reason FROM architect.check_ddl('ALTER TABLE dg_pk ADD CONSTRAINT p PRIMARY KEY USING INDEX dg_pk_a');
 DROP TABLE dg_pk;
 
+-- ATTACH PARTITION scans the partition unless its valid CHECK constraints
+-- imply the bound (columns in another order are mapped, as PostgreSQL does).
+CREATE TABLE dg_parted (a int, b text) PARTITION BY RANGE (a);
+CREATE TABLE dg_p1 AS SELECT g AS a, 'x'::text AS b FROM generate_series(1, 10) g;
+CREATE TABLE dg_p2 (b text, a int CHECK (a IS NOT NULL AND a >= 100 AND a < 200));
+INSERT INTO dg_p2 VALUES ('x', 150);
+SELECT * FROM dg($$
+ALTER TABLE dg_parted ATTACH PARTITION dg_p1 FOR VALUES FROM (0) TO (100);
+ALTER TABLE dg_parted ATTACH PARTITION dg_p2 FOR VALUES FROM (100) TO (200);
+ALTER TABLE dg_parted ATTACH PARTITION dg_p2 FOR VALUES FROM (100) TO (150);
+ALTER TABLE dg_parted DETACH PARTITION dg_p1;
+$$);
+DROP TABLE dg_parted, dg_p1, dg_p2;
+
 -- Catalog-only ALTER TABLE forms still take their lock (PostgreSQL's own level).
 SELECT * FROM dg($$
 ALTER TABLE dg_big ALTER COLUMN a SET DEFAULT 0;
