@@ -20,7 +20,10 @@ is "$(q -c "SELECT lock_mode || ' ' || rewrites_table || ' ' || risk || ' ' || a
 is "$(q -c "SELECT role_name FROM architect.ddl_log LIMIT 1")" "postgres" "and the role"
 
 # Server-wide block mode, per-role override.
-q -c "ALTER SYSTEM SET pg_architect.ddl_guard = block" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
+wait_setting() {             # wait_setting VALUE: until a new session sees it (reload is asynchronous)
+  for _ in $(seq 1 100); do [ "$(q -c "SHOW pg_architect.ddl_guard")" = "$1" ] && return 0; sleep 0.1; done; return 1
+}
+q -c "ALTER SYSTEM SET pg_architect.ddl_guard = block" -c "SELECT pg_reload_conf()" >/dev/null; wait_setting block
 out=$(psql -X -q -c "CREATE INDEX ON big (a)" 2>&1)
 case "$out" in *"ERROR:  CREATE INDEX would scan table public.big"*"HINT:  CREATE INDEX CONCURRENTLY"*) ok 0 "ALTER SYSTEM ... block refuses CREATE INDEX on a big table";;
   *) ok 1 "block mode refuses (got: $out)";; esac
@@ -28,14 +31,17 @@ is "$(q -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'big'")" "0" "and 
 q -c "BEGIN" -c "SET LOCAL pg_architect.ddl_guard = off" -c "CREATE INDEX big_a ON big (a)" -c "COMMIT"
 ok $? "SET LOCAL pg_architect.ddl_guard = off lets it through"
 q -c "CREATE INDEX CONCURRENTLY big_b ON big (b)"; ok $? "CREATE INDEX CONCURRENTLY passes in block mode"
-q -c "ALTER SYSTEM RESET pg_architect.ddl_guard" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
+q -c "ALTER SYSTEM RESET pg_architect.ddl_guard" -c "SELECT pg_reload_conf()" >/dev/null; wait_setting warn
 
 # The guard never waits for a lock: while another session holds
 # AccessExclusiveLock, check_ddl still answers (size from pg_class).
 q -c "VACUUM ANALYZE big"
-psql -X -q -c "BEGIN" -c "LOCK big IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(4)" -c "COMMIT" >/dev/null 2>&1 &
+psql -X -q -c "BEGIN" -c "LOCK big IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(6)" -c "COMMIT" >/dev/null 2>&1 &
 holder=$!
-sleep 1
+for _ in $(seq 1 50); do
+  [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'big'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+  sleep 0.1
+done
 res=$(q -c "SET statement_timeout = '2s'" -c "SELECT risk || ' ' || (relation_bytes > 10000000) || ' ' || (reason LIKE '%pg_class.relpages%') FROM architect.check_ddl('ALTER TABLE big ALTER COLUMN b SET NOT NULL')" 2>&1)
 is "$res" "high true true" "check_ddl does not wait behind an AccessExclusiveLock holder and uses pg_class.relpages"
 wait $holder
