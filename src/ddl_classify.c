@@ -133,7 +133,7 @@ exempt_small(DdlFinding *f)
 static bool
 exempt(DdlFinding *f)
 {
-	return f->is_new || exempt_small(f);
+	return f->is_new || f->is_temp || exempt_small(f);
 }
 
 static bool
@@ -172,6 +172,7 @@ target_oid(ClassifyCtx *cx, DdlFinding *f, Oid relid)
 	}
 	f->relid = relid;
 	f->relation = quote_qualified_identifier(nsp, rel);
+	f->is_temp = (get_rel_persistence(relid) == RELPERSISTENCE_TEMP);
 
 	if (ConditionalLockRelationOid(relid, AccessShareLock))
 	{
@@ -1004,7 +1005,9 @@ classify_index(ClassifyCtx *cx, IndexStmt *stmt)
 	{
 		f->lockmode = ShareLock;
 		note(f, "builds the index under ShareLock: INSERT, UPDATE and DELETE wait for the whole build");
-		if (!exempt(f))
+		if (OidIsValid(f->relid) && get_rel_relkind(f->relid) == RELKIND_PARTITIONED_TABLE)
+			suggest(f, "CREATE INDEX ... ON ONLY the parent (it stays invalid), CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each one: CONCURRENTLY is not available for a partitioned table.");
+		else if (!exempt(f))
 			suggest(f, stmt->unique ?
 					"CREATE UNIQUE INDEX CONCURRENTLY with the same definition (outside a transaction block; drop the INVALID index and retry if it fails)." :
 					"CREATE INDEX CONCURRENTLY with the same definition (outside a transaction block; drop the INVALID index and retry if it fails).");
@@ -1330,7 +1333,7 @@ finalize(DdlFinding *f)
 		r = DDL_RISK_NONE;
 		note(f, "relation does not exist");
 	}
-	else if (f->is_new)
+	else if (f->is_new || f->is_temp)
 		r = DDL_RISK_NONE;
 	else if (heavy && (f->blocks_writes || f->blocks_reads))
 		r = DDL_RISK_HIGH;
@@ -1343,6 +1346,8 @@ finalize(DdlFinding *f)
 
 	if (f->is_new && !f->missing && f->lockmode != NoLock)
 		note(f, "exempt: created in this transaction, no other session can see it");
+	else if (f->is_temp && f->lockmode != NoLock)
+		note(f, "exempt: a temporary table, no other session can see it");
 	else if (exempt_small(f) && r > DDL_RISK_LOW)
 	{
 		StringInfoData buf;

@@ -41,6 +41,7 @@ typedef struct DdlFinding
 	int64		bytes;			/* heap size; -1 unknown */
 	DdlRisk		risk;
 	bool		is_new;			/* created in this transaction / text */
+	bool		is_temp;		/* temporary: only this session sees it */
 	bool		missing;		/* named relation does not exist */
 	bool		whole_database; /* VACUUM FULL / CLUSTER without a table */
 	bool		no_writes;		/* materialized view: DML impossible anyway */

@@ -196,6 +196,11 @@ ALTER TABLE dg_fresh ALTER COLUMN a TYPE bigint;
 CREATE INDEX ON dg_fresh (a);
 SELECT risk FROM architect.check_ddl('ALTER TABLE dg_fresh ADD COLUMN r float8 DEFAULT random()');
 ROLLBACK;
+-- Temporary tables are exempt: no other session can see them.
+CREATE TEMP TABLE dg_temp AS SELECT g AS a FROM generate_series(1, 1000) g;
+SELECT risk, reason FROM architect.check_ddl('ALTER TABLE dg_temp ALTER COLUMN a TYPE bigint');
+ALTER TABLE dg_temp ALTER COLUMN a TYPE bigint;
+DROP TABLE dg_temp;
 -- Small tables are exempt below the threshold.
 SET pg_architect.ddl_guard_min_size = '1MB';
 ALTER TABLE dg_big ALTER COLUMN a TYPE bigint;
