@@ -279,6 +279,23 @@ raw_volatile_walker(Node *node, void *context)
 }
 
 static bool
+raw_call_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall) || IsA(node, SubLink))
+		return true;
+	return raw_expression_tree_walker(node, raw_call_walker, context);
+}
+
+/* Does a raw expression (list) call any function? */
+static bool
+raw_calls_function(Node *expr)
+{
+	return raw_call_walker(expr, NULL);
+}
+
+static bool
 raw_expr_volatile(Node *expr)
 {
 	return raw_volatile_walker(expr, NULL);
@@ -973,6 +990,15 @@ bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 	if (prel == NULL || arel == NULL || bound == NULL ||
 		prel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
 		arel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+
+	/*
+	 * Transforming the bound evaluates its expressions; a dry run must not
+	 * call functions, so a bound that names one is assumed to need a scan.
+	 */
+	if (raw_calls_function((Node *) bound->listdatums) ||
+		raw_calls_function((Node *) bound->lowerdatums) ||
+		raw_calls_function((Node *) bound->upperdatums))
 		return false;
 	pstate = make_parsestate(NULL);
 	spec = transformPartitionBound(pstate, prel, bound);

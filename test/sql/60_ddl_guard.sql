@@ -109,6 +109,10 @@ ALTER TABLE dg_parted ATTACH PARTITION dg_p2 FOR VALUES FROM (100) TO (200);
 ALTER TABLE dg_parted ATTACH PARTITION dg_p2 FOR VALUES FROM (100) TO (150);
 ALTER TABLE dg_parted DETACH PARTITION dg_p1;
 $$);
+-- A bound that calls a function is not evaluated by the dry run (no NOTICE).
+CREATE FUNCTION dg_noisy() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'dg_noisy() was called'; RETURN 100; END $$;
+SELECT rel, scans FROM dg('ALTER TABLE dg_parted ATTACH PARTITION dg_p2 FOR VALUES FROM (dg_noisy()) TO (200)');
+DROP FUNCTION dg_noisy();
 DROP TABLE dg_parted, dg_p1, dg_p2;
 
 -- Catalog-only ALTER TABLE forms still take their lock (PostgreSQL's own level).
