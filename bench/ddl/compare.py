@@ -70,14 +70,21 @@ BEGIN;
 DROP MATERIALIZED VIEW mv;  -- it pins orders.customer_id's type
 SELECT pg_relation_filenode('{rel}') AS f0,
        coalesce((SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = '{rel}'::regclass), 0) AS s0 \\gset
-SELECT bool_or(rewrites_table) AS pr, bool_or(scans_table OR rewrites_table) AS ps
+SELECT bool_or(rewrites_table) AS pr, bool_or(scans_table OR rewrites_table) AS ps,
+       (array_agg(lock_mode ORDER BY array_position(:'modes'::text[], lock_mode) DESC))[1] AS pl
   FROM architect.check_ddl($corpus${stmt}$corpus$) WHERE relation = 'public.{rel}' \\gset
+SELECT '{rel}'::regclass::oid AS relid \\gset
 {stmt};
-SELECT :'pr' || ' ' || :'ps' || ' ' || (pg_relation_filenode('{rel}') <> :f0) || ' ' ||
-       (pg_relation_filenode('{rel}') <> :f0 OR
-        coalesce((SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = '{rel}'::regclass), 0) > :s0);
+SELECT :'pr' || ' ' || :'ps' || ' ' || (pg_relation_filenode(:relid) <> :f0) || ' ' ||
+       (pg_relation_filenode(:relid) <> :f0 OR
+        coalesce((SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = :relid), 0) > :s0) || ' ' ||
+       :'pl' || ' ' ||
+       (SELECT mode FROM pg_locks WHERE locktype = 'relation' AND relation = :relid
+           AND pid = pg_backend_pid() AND granted
+         ORDER BY array_position(:'modes'::text[], mode) DESC LIMIT 1);
 ROLLBACK;
 """
+MODES = "{AccessShareLock,RowShareLock,RowExclusiveLock,ShareUpdateExclusiveLock,ShareLock,ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}"
 
 
 def verify(corpus):
@@ -86,7 +93,8 @@ def verify(corpus):
     sequential scan happen, as check_ddl predicted?"""
     print()
     print("verification: statements on orders (and the attached partitions) run inside BEGIN ... ROLLBACK;")
-    print("rewrite = relfilenode changed; read all = rewrite or a sequential scan counted in pg_stat_xact_user_tables")
+    print("rewrite = relfilenode changed; read all = rewrite or a sequential scan counted in pg_stat_xact_user_tables;")
+    print("lock = the strongest lock this backend holds on the table afterwards (pg_locks)")
     wrong = checked = 0
     for i, (label, ctx, stmt) in enumerate(corpus, 1):
         if "ATTACH PARTITION " in stmt:
@@ -97,17 +105,19 @@ def verify(corpus):
             continue
         if ctx != "big" or "CONCURRENTLY" in stmt or stmt.startswith(("VACUUM", "REFRESH")):
             continue
-        out = psql(VERIFY.replace("{rel}", rel).replace("{stmt}", stmt), fail=False)
+        out = psql("\\set modes '%s'\n" % MODES + VERIFY.replace("{rel}", rel).replace("{stmt}", stmt), fail=False)
         if out is None:
             print("  #%d could not run in a transaction: %s" % (i, stmt))
             continue
         out = out.splitlines()[-1].split()
-        pr, ps, ar, aread = (x in ("t", "true") for x in out)
+        pr, ps, ar, aread = (x in ("t", "true") for x in out[:4])
+        plock, alock = out[4], out[5]
         checked += 1
-        if (pr, ps) != (ar, aread):
+        if (pr, ps, plock) != (ar, aread, alock):
             wrong += 1
-            print("  MISMATCH #%d %s: predicted rewrite=%s read-all=%s, actual rewrite=%s read-all=%s" % (i, stmt, pr, ps, ar, aread))
-    print("verified %d statements against what PostgreSQL did: %d mismatches" % (checked, wrong))
+            print("  MISMATCH #%d %s: predicted rewrite=%s read-all=%s lock=%s, actual rewrite=%s read-all=%s lock=%s"
+                  % (i, stmt, pr, ps, plock, ar, aread, alock))
+    print("verified %d statements against what PostgreSQL did (rewrite, full read, strongest lock held): %d mismatches" % (checked, wrong))
     return wrong
 
 
