@@ -208,7 +208,8 @@ ddl_guard_raise(Node *parsetree, DdlFinding *f)
 					CreateCommandName(parsetree),
 					f->rewrites ? "rewrite" : "scan",
 					f->relation ? f->relation : "(all)", size,
-					ddl_lock_name(f->lockmode), blocking),
+					f->lockmode != NoLock ? ddl_lock_name(f->lockmode) : "no lock",
+					blocking),
 			 errdetail("pg_architect.ddl_guard: %s.", f->reason.data),
 			 errhint("%s%sTo run it anyway: SET LOCAL pg_architect.ddl_guard = off.",
 					 f->safer.data, f->safer.len > 0 ? " " : "")));
