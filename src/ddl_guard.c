@@ -189,25 +189,25 @@ log_ddl(const char *stmt, DdlSummary *sum, DdlAction action, double ms)
 static void
 ddl_guard_raise(Node *parsetree, DdlFinding *f)
 {
-	char	   *size;
+	char	   *target;
 	const char *blocking;
 
-	if (f->whole_database)
-		size = pstrdup("every table");
+	if (f->whole_database || f->relation == NULL)
+		target = pstrdup("every table of the database");
 	else if (f->bytes >= 0)
-		size = text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
-																  Int64GetDatum(f->bytes))));
+		target = psprintf("table %s (%s)", f->relation,
+						  text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
+																			 Int64GetDatum(f->bytes)))));
 	else
-		size = pstrdup("size unknown");
+		target = psprintf("table %s (size unknown)", f->relation);
 	blocking = f->blocks_reads && f->blocks_writes ? "reads and writes" :
 		f->blocks_reads ? "reads" : "writes";
 
 	ereport(ddl_guard_mode == DDL_GUARD_BLOCK ? ERROR : WARNING,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("%s would %s table %s (%s) while holding %s, blocking %s",
+			 errmsg("%s would %s %s while holding %s, blocking %s",
 					CreateCommandName(parsetree),
-					f->rewrites ? "rewrite" : "scan",
-					f->relation ? f->relation : "(all)", size,
+					f->rewrites ? "rewrite" : "scan", target,
 					f->lockmode != NoLock ? ddl_lock_name(f->lockmode) : "no lock",
 					blocking),
 			 errdetail("pg_architect.ddl_guard: %s.", f->reason.data),

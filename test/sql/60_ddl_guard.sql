@@ -181,6 +181,7 @@ ALTER TABLE dg_big ADD COLUMN d int DEFAULT 7;  -- catalog-only: no warning
 SET pg_architect.ddl_guard = block;
 ALTER TABLE dg_big ADD COLUMN e float8 DEFAULT random();
 CREATE INDEX dg_big_b ON dg_big (b);
+VACUUM FULL;
 SELECT count(*) FROM pg_attribute WHERE attrelid = 'dg_big'::regclass AND attname = 'e';
 -- SET LOCAL overrides for one transaction only.
 BEGIN;
