@@ -51,6 +51,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -1341,8 +1342,43 @@ ddl_is_classified(Node *parsetree)
 	}
 }
 
+/*
+ * Is a lock wait bounded?  In a check_ddl text: a SET lock_timeout earlier
+ * in the text.  Live: the session's lock_timeout.
+ */
+static bool
+lock_wait_bounded(DdlTextState *state)
+{
+	if (state != NULL)
+		return state->lock_timeout;
+	return LockTimeout > 0;
+}
+
 static void
-finalize(DdlFinding *f)
+track_lock_timeout(DdlTextState *state, VariableSetStmt *vs)
+{
+	if (state == NULL || vs->name == NULL || strcmp(vs->name, "lock_timeout") != 0)
+		return;
+	if (vs->kind == VAR_SET_VALUE && list_length(vs->args) == 1 &&
+		IsA(linitial(vs->args), A_Const))
+	{
+		A_Const    *c = linitial_node(A_Const, vs->args);
+
+		if (c->isnull)
+			state->lock_timeout = false;
+		else if (IsA(&c->val, Integer))
+			state->lock_timeout = intVal(&c->val) != 0;
+		else if (IsA(&c->val, String))
+			state->lock_timeout = strspn(strVal(&c->val), "0 ") != strlen(strVal(&c->val));
+		else
+			state->lock_timeout = true;
+	}
+	else if (vs->kind == VAR_SET_DEFAULT || vs->kind == VAR_RESET || vs->kind == VAR_RESET_ALL)
+		state->lock_timeout = false;
+}
+
+static void
+finalize(DdlFinding *f, DdlTextState *state)
 {
 	bool		heavy = f->rewrites || f->scans;
 	DdlRisk		r;
@@ -1384,7 +1420,12 @@ finalize(DdlFinding *f)
 		note(f, buf.data);
 		r = DDL_RISK_LOW;
 	}
-	if (r == DDL_RISK_MEDIUM && f->safer.len == 0)
+	if (r == DDL_RISK_MEDIUM && lock_wait_bounded(state))
+	{
+		note(f, "lock_timeout is set: a wait for the lock gives up instead of queueing traffic behind it");
+		r = DDL_RISK_LOW;
+	}
+	else if (r == DDL_RISK_MEDIUM && f->safer.len == 0)
 		suggest(f, "SET lock_timeout = '2s' first and retry on timeout: while it waits for the lock, every later query on the table waits behind it.");
 	f->risk = r;
 }
@@ -1446,12 +1487,15 @@ ddl_classify(Node *parsetree, DdlTextState *state)
 		case T_CreateStmt:
 			classify_create(&cx, (CreateStmt *) parsetree);
 			break;
+		case T_VariableSetStmt:
+			track_lock_timeout(state, (VariableSetStmt *) parsetree);
+			break;
 		default:
 			break;
 	}
 
 	foreach(lc, cx.findings)
-		finalize((DdlFinding *) lfirst(lc));
+		finalize((DdlFinding *) lfirst(lc), state);
 
 	foreach(lc, cx.open_rels)
 	{

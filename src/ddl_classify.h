@@ -61,6 +61,7 @@ typedef struct DdlTextState
 {
 	List	   *created;		/* RangeVar * of tables created so far */
 	List	   *checks;			/* DdlTextCheck * */
+	bool		lock_timeout;	/* SET lock_timeout to non-zero seen */
 } DdlTextState;
 
 /* GUC in ddl_guard.c: tables smaller than this are exempt (kB). */

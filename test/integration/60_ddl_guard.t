@@ -18,6 +18,10 @@ case "$out" in *"WARNING:  ALTER TABLE would rewrite table public.big ("*"MB) wh
 is "$(q -c "SELECT lock_mode || ' ' || rewrites_table || ' ' || risk || ' ' || action || ' ' || (duration_ms > 0) FROM architect.ddl_log WHERE statement LIKE 'ALTER TABLE big ALTER COLUMN a TYPE bigint'")" \
    "AccessExclusiveLock true high warned true" "the log has its lock, rewrite, risk, action and duration"
 is "$(q -c "SELECT role_name FROM architect.ddl_log LIMIT 1")" "postgres" "and the role"
+q -c "ALTER TABLE big ALTER COLUMN b SET DEFAULT 'x'"
+q -c "SET lock_timeout = '1s'" -c "ALTER TABLE big ALTER COLUMN b SET DEFAULT 'y'"
+is "$(q -c "SELECT string_agg(risk, ',' ORDER BY logged_at) FROM architect.ddl_log WHERE statement LIKE '%SET DEFAULT%'")" \
+   "medium,low" "a brief AccessExclusiveLock is medium risk, low when the session has a lock_timeout"
 
 # Server-wide block mode, per-role override.
 wait_setting() {             # wait_setting VALUE: until a new session sees it (reload is asynchronous)

@@ -128,6 +128,20 @@ ALTER TABLE dg_big RENAME TO dg_bigger;
 ALTER INDEX dg_big_pkey RENAME TO dg_pk;
 $$);
 
+-- A SET lock_timeout earlier in the text bounds the wait of brief locks
+-- (medium becomes low); it does not make a rewrite any shorter.
+SELECT * FROM dg($$
+SET lock_timeout = '2s';
+ALTER TABLE dg_big DROP COLUMN ts;
+ALTER TABLE dg_big ALTER COLUMN a TYPE bigint;
+SET lock_timeout = 0;
+ALTER TABLE dg_big DROP COLUMN ts;
+SET lock_timeout TO 500;
+ALTER TABLE dg_big DROP COLUMN ts;
+RESET lock_timeout;
+ALTER TABLE dg_big DROP COLUMN ts;
+$$);
+
 -- Indexes, maintenance, drops.
 SELECT * FROM dg($$
 CREATE INDEX ON dg_big (a);
