@@ -119,7 +119,7 @@ BEGIN
     SELECT 'low_cache_hit_database', CASE WHEN d.blks_hit < 0.8 * (d.blks_hit + d.blks_read) THEN 'medium' ELSE 'low' END,
            'medium', 'database', quote_ident(d.datname), NULL::regclass,
            format('buffer cache hit ratio %s %% in database %I (%s hits, %s reads) since %s',
-                  round(100.0 * d.blks_hit / (d.blks_hit + d.blks_read), 2), d.datname, d.blks_hit, d.blks_read,
+                  round(100.0 * d.blks_hit / nullif(d.blks_hit + d.blks_read, 0), 2), d.datname, d.blks_hit, d.blks_read,
                   coalesce(to_char(d.stats_reset, 'YYYY-MM-DD HH24:MI:SS TZ'), 'statistics began')),
            'The working set does not fit in shared_buffers: look at the statements with the most shared_blks_read, add the indexes they miss, or give shared_buffers more memory.',
            NULL::text, NULL::text, d.blks_read::numeric
@@ -150,7 +150,7 @@ BEGIN
                      'medium'::text, 'statement'::text, format('queryid %%s', s.queryid), NULL::regclass,
                      format('statement %%s read %%s blocks from outside shared buffers (hit ratio %%s %%%%) over %%s calls: %%s',
                             s.queryid, s.shared_blks_read,
-                            round(100.0 * s.shared_blks_hit / (s.shared_blks_hit + s.shared_blks_read), 2),
+                            round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 2),
                             s.calls, left(s.query, 200)),
                      'Check its plan: a missing index often turns into large reads (see architect.index_advice).'::text,
                      NULL::text, NULL::text, s.shared_blks_read::numeric
