@@ -31,6 +31,8 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT pg_has_role('pg_read_all_stats', 'USAGE')
       OR has_table_privilege(rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+      OR (EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind = 'S')
+          AND has_sequence_privilege(rel, 'USAGE'))
 $$;
 
 COMMENT ON FUNCTION architect._can_see(oid) IS
