@@ -57,8 +57,9 @@ no_pk AS (
   SELECT 'no_primary_key'::text AS "check",
          CASE WHEN r.reltuples >= 1000 THEN 'medium' ELSE 'low' END AS severity,
          'medium'::text AS effort, 'table'::text AS object_type, r.qname AS object, r.oid AS relation,
-         format('table %s has no primary key (about %s rows)%s', r.qname,
-                greatest(r.reltuples, 0)::bigint,
+         format('table %s has no primary key (%s)%s', r.qname,
+                CASE WHEN r.reltuples < 0 THEN 'row count unknown: never analyzed'
+                     ELSE format('about %s rows', r.reltuples::bigint) END,
                 CASE WHEN u.indexrelid IS NOT NULL
                      THEN format('; unique index %I on NOT NULL columns could become it', u.relname)
                      ELSE '' END) AS evidence,
@@ -106,9 +107,11 @@ fk_noidx AS (
               WHEN f.reltuples >= 1000 THEN 'medium' ELSE 'low' END,
          'low'::text, 'foreign key'::text,
          format('%s.%I', f.qname, f.conname), f.conrelid,
-         format('foreign key %I on %s (%s) references %s, but no index of %s leads with %s: every DELETE or key UPDATE on %s scans %s (about %s rows)',
+         format('foreign key %I on %s (%s) references %s, but no index of %s leads with %s: every DELETE or key UPDATE on %s scans %s (%s)',
                 f.conname, f.qname, cols.list, f.confrelid::regclass, f.qname, cols.list,
-                f.confrelid::regclass, f.qname, greatest(f.reltuples, 0)::bigint),
+                f.confrelid::regclass, f.qname,
+                CASE WHEN f.reltuples < 0 THEN 'row count unknown: never analyzed'
+                     ELSE format('about %s rows', f.reltuples::bigint) END),
          'Index the referencing columns so that deletes and key updates on the referenced table, and joins, do not scan the child.',
          format('CREATE INDEX CONCURRENTLY %I ON %s (%s)', cols.idxname, f.qname, cols.list),
          format('DROP INDEX CONCURRENTLY %I.%I', (SELECT nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE c.oid = f.conrelid),

@@ -103,8 +103,8 @@ DECLARE
     nseries int := cardinality(series);
     bar_h int := 12;
     row_h int := nseries * bar_h + 10;
-    label_w int := 220;
-    plot_w int := 440;
+    label_w int := 170;
+    plot_w int := 300;
     top_y int := 40;
     height int;
     vmax float8;
@@ -149,7 +149,8 @@ BEGIN
                                      round(v::numeric, 3), architect._html(unit))
                              || format('<text x="%s" y="%s" font-size="10">%s</text>',
                                        label_w + round((greatest(v, 0) / vmax * plot_w)::numeric, 1) + 4,
-                                       y + s * bar_h - 3, round(v::numeric, 2));
+                                       y + s * bar_h - 3,
+                                       CASE WHEN v = trunc(v) THEN trunc(v)::numeric ELSE round(v::numeric, 2) END);
             END IF;
         END LOOP;
         i := i + 1;
@@ -302,7 +303,9 @@ BEGIN
       || 'table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}'
       || 'th{background:#f2f2f2}code{font-size:12px;white-space:pre-wrap}.sev-critical{color:#fff;background:#b00020}'
       || '.sev-high{background:#f4a261}.sev-medium{background:#ffe08a}.sev-low{background:#e0f0e0}'
-      || 'svg.chart{display:block;margin:1em 0;font-family:system-ui,sans-serif}</style></head><body>'
+      || 'td.ev{min-width:28em}td.ddl{min-width:22em}code{word-break:break-word}'
+      || '.charts{display:flex;flex-wrap:wrap;gap:1.5em}.muted{color:#777}'
+      || 'svg.chart{display:block;margin:0.5em 0;font-family:system-ui,sans-serif}</style></head><body>'
       || format('<h1>pg_architect report: %s</h1>', architect._html(doc->>'database'))
       || format('<p>Generated %s on PostgreSQL %s, pg_architect %s; statistics since %s; workload capture %s.</p>',
                 architect._html(doc->>'generated_at'), architect._html(doc->>'server_version'),
@@ -311,30 +314,12 @@ BEGIN
       || format('<p id="summary"><strong>%s findings</strong>: %s critical, %s high, %s medium, %s low.</p>',
                 doc#>>'{summary,findings}', doc#>>'{summary,critical}', doc#>>'{summary,high}',
                 doc#>>'{summary,medium}', doc#>>'{summary,low}')
+      || '<div class="charts">'
       || architect._svg_bars('chart-severity', 'Findings by severity', sev_rows, ARRAY['findings'],
                              ARRAY['#6c7a89'], 'findings');
 
-    h := h || '<h2>Findings</h2>';
-    IF jsonb_array_length(doc->'findings') = 0 THEN
-        h := h || '<p>No findings.</p>';
-    ELSE
-        h := h || '<table id="findings"><tr><th>#</th><th>id</th><th>severity</th><th>effort</th><th>category</th>'
-               || '<th>check</th><th>object</th><th>evidence</th><th>recommendation</th><th>ddl</th><th>rollback</th></tr>';
-        FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LOOP
-            h := h || format('<tr><td>%s</td><td>%s</td><td class="sev-%s">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td><td><code>%s</code></td></tr>',
-                             architect._html(f->>'rank'), architect._html(f->>'finding_id'),
-                             architect._html(f->>'severity'), architect._html(f->>'severity'),
-                             architect._html(f->>'effort'), architect._html(f->>'category'),
-                             architect._html(f->>'check'), architect._html(f->>'object'),
-                             architect._html(f->>'evidence'), architect._html(f->>'recommendation'),
-                             architect._html(f->>'ddl'), architect._html(f->>'rollback_ddl'));
-        END LOOP;
-        h := h || '</table>';
-    END IF;
-
-    h := h || '<h2>Top statements</h2>';
     IF doc->'top_statements' = 'null'::jsonb THEN
-        h := h || '<p>Workload capture is not installed.</p>';
+        h := h || '<p class="muted">Latency chart: workload capture is not installed.</p>';
     ELSE
         SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'label', 'queryid ' || (x->>'queryid'),
@@ -342,7 +327,44 @@ BEGIN
           INTO stmt_rows
           FROM jsonb_array_elements(doc->'top_statements') x;
         h := h || architect._svg_bars('chart-latency', 'Latency of the top statements (ms)', stmt_rows,
-                                      ARRAY['p50', 'p95', 'p99'], ARRAY['#2a9d8f', '#e9c46a', '#e76f51'], 'ms')
+                                      ARRAY['p50', 'p95', 'p99'], ARRAY['#2a9d8f', '#e9c46a', '#e76f51'], 'ms');
+    END IF;
+    IF doc->'bloat' = 'null'::jsonb THEN
+        h := h || '<p class="muted">Bloat chart: bloat measurement is not installed.</p>';
+    ELSE
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'label', x->>'relation',
+                   'values', jsonb_build_array(round((x->>'wasted_bytes')::numeric / 1048576, 2)))), '[]')
+          INTO bloat_rows
+          FROM jsonb_array_elements(doc->'bloat') x;
+        h := h || architect._svg_bars('chart-bloat', 'Wasted space by relation (MiB)', bloat_rows,
+                                      ARRAY['wasted MiB'], ARRAY['#8d6cab'], 'MiB');
+    END IF;
+    h := h || '</div>';
+
+    h := h || '<h2>Findings</h2>';
+    IF jsonb_array_length(doc->'findings') = 0 THEN
+        h := h || '<p>No findings.</p>';
+    ELSE
+        h := h || '<table id="findings"><tr><th>#</th><th>severity</th><th>effort</th><th>finding</th>'
+               || '<th>object</th><th>evidence and recommendation</th><th>ddl / rollback</th></tr>';
+        FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LOOP
+            h := h || format('<tr id="%s"><td>%s</td><td class="sev-%s">%s</td><td>%s</td><td>%s/%s<br><span class="muted">%s</span></td><td>%s</td><td class="ev">%s<br><em>%s</em></td><td class="ddl"><code>%s</code>%s</td></tr>',
+                             architect._html(f->>'finding_id'), architect._html(f->>'rank'),
+                             architect._html(f->>'severity'), architect._html(f->>'severity'),
+                             architect._html(f->>'effort'), architect._html(f->>'category'),
+                             architect._html(f->>'check'), architect._html(f->>'finding_id'),
+                             architect._html(f->>'object'),
+                             architect._html(f->>'evidence'), architect._html(f->>'recommendation'),
+                             architect._html(f->>'ddl'),
+                             CASE WHEN f->>'rollback_ddl' IS NULL THEN ''
+                                  ELSE '<br><span class="muted">rollback:</span> <code>' || architect._html(f->>'rollback_ddl') || '</code>' END);
+        END LOOP;
+        h := h || '</table>';
+    END IF;
+
+    IF jsonb_typeof(doc->'top_statements') = 'array' THEN
+        h := h || '<h2>Top statements</h2>'
                || '<table id="statements"><tr><th>queryid</th><th>calls</th><th>total ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>query</th></tr>';
         FOR s IN SELECT value FROM jsonb_array_elements(doc->'top_statements') LOOP
             h := h || format('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>',
@@ -352,19 +374,6 @@ BEGIN
                              architect._html(left(s->>'query', 200)));
         END LOOP;
         h := h || '</table>';
-    END IF;
-
-    h := h || '<h2>Bloat</h2>';
-    IF doc->'bloat' = 'null'::jsonb THEN
-        h := h || '<p>Bloat measurement is not installed.</p>';
-    ELSE
-        SELECT coalesce(jsonb_agg(jsonb_build_object(
-                   'label', x->>'relation',
-                   'values', jsonb_build_array(round((x->>'wasted_bytes')::numeric / 1048576, 2)))), '[]')
-          INTO bloat_rows
-          FROM jsonb_array_elements(doc->'bloat') x;
-        h := h || architect._svg_bars('chart-bloat', 'Wasted space by relation (MiB)', bloat_rows,
-                                      ARRAY['wasted MiB'], ARRAY['#8d6cab'], 'MiB');
     END IF;
     RETURN h || '</body></html>';
 END
