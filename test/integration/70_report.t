@@ -17,7 +17,8 @@ PGA_EXTRA_PACKAGES=chromium "$ROOT/scripts/ensure-deps.sh" >&2 \
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "Bail out! chromium not found after ensure-deps"; exit 1; }
 
-start_cluster "max_connections = 20" "superuser_reserved_connections = 3" "autovacuum = off"
+start_cluster "max_connections = 20" "superuser_reserved_connections = 3" "autovacuum = off" \
+              "autovacuum_freeze_max_age = 100000"
 ART=${PGA_ARTIFACTS:-$CLUSTER/artifacts}
 mkdir -p "$ART"
 bg_pids=()
@@ -225,4 +226,27 @@ is "$(q -d restored -c "SELECT string_agg(label || ':' || statements, ',' ORDER 
    "the snapshots came back with the dump"
 is "$(q -d restored -c "SELECT count(*) FROM architect.snapshot_statements")" \
    "$(q -c "SELECT count(*) FROM architect.snapshot_statements")" "and their statements"
+
+# ---- transaction id age: a long transaction holds the horizon while xids burn ------------
+(echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT txid_current();"; exec sleep 60) 2>/dev/null | psql -X -q >/dev/null 2>&1 &
+bg_pids+=($!)
+for _ in $(seq 1 50); do
+  [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" = 1 ] && break; sleep 0.2
+done
+q -c "CREATE TABLE old_rows (id int PRIMARY KEY); INSERT INTO old_rows VALUES (1);
+      CREATE PROCEDURE burn(n int) LANGUAGE plpgsql AS \$\$
+      BEGIN FOR i IN 1 .. n LOOP PERFORM txid_current(); COMMIT; END LOOP; END \$\$;" \
+  && q -c "CALL burn(150000)"
+ok $? "150000 transaction ids consumed while a repeatable-read transaction holds the horizon"
+q -c "VACUUM (FREEZE) old_rows"
+is "$(q -c "SELECT severity FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows'")" \
+   "medium" "VACUUM FREEZE cannot pass the held horizon: relfrozenxid age above autovacuum_freeze_max_age is found"
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'xid_age_database' AND object = 'postgres'")" "1" \
+   "and so is the database's datfrozenxid age"
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction'" >/dev/null
+cleanup_bg
+sleep 0.5
+q -c "$(q -c "SELECT ddl FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows'")" 2>/dev/null
+is "$(q -c "SELECT to_regclass('old_rows') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows')")" "t" \
+   "once the transaction ends, the finding's VACUUM (FREEZE) clears it"
 done_testing
