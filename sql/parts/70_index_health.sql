@@ -25,17 +25,16 @@
 -- shown only when the caller holds some privilege on the table (or is a
 -- member of pg_read_all_stats): nobody learns about tables they cannot touch.
 
-CREATE FUNCTION architect._can_see(rel oid)
+CREATE FUNCTION architect._can_see(rel oid, relkind "char")
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT pg_has_role('pg_read_all_stats', 'USAGE')
-      OR has_table_privilege(rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-      OR (EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind = 'S')
-          AND has_sequence_privilege(rel, 'USAGE'))
+      OR CASE WHEN relkind = 'S' THEN has_sequence_privilege(rel, 'SELECT, USAGE, UPDATE')
+              ELSE has_table_privilege(rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') END
 $$;
 
-COMMENT ON FUNCTION architect._can_see(oid) IS
+COMMENT ON FUNCTION architect._can_see(oid, "char") IS
   'Internal: whether findings about this relation are shown to the current role';
 
 -- Since when the statistics behind "unused" were collected, and how sure we
@@ -61,7 +60,21 @@ AS $$
                         'CREATE \1INDEX CONCURRENTLY ')
 $$;
 
-CREATE VIEW architect.index_health AS
+-- The body is a function only to plan it with hash joins: the planner
+-- cannot estimate the catalog CTEs below and picks nested loops that are
+-- quadratic in the number of indexes (11 s for 8000 indexes; see
+-- docs/findings.md for the figures).
+CREATE FUNCTION architect._index_health(
+    OUT kind text, OUT index regclass, OUT "table" regclass, OUT covered_by regclass,
+    OUT index_size_bytes bigint, OUT idx_scan bigint, OUT table_writes_per_s numeric,
+    OUT stats_since timestamptz, OUT window_is_lower_bound boolean, OUT severity text,
+    OUT evidence text, OUT ddl text, OUT rollback_ddl text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
+SET search_path = pg_catalog, pg_temp
+AS $fn$
 WITH win AS (
   SELECT w.stats_since, w.window_is_lower_bound,
          greatest(extract(epoch FROM now() - w.stats_since), 1) AS window_s
@@ -94,7 +107,7 @@ ix AS (
                         AND d.objid IN (i.indexrelid, i.indrelid)
                         AND d.deptype = 'e')
      AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
-     AND architect._can_see(i.indrelid)
+     AND architect._can_see(i.indrelid, tc.relkind)
 ),
 -- Indexes ranked by how much we want to keep them: constraint-backing first,
 -- then unique, then valid, then the older one.
@@ -200,7 +213,11 @@ SELECT k.kind,
   JOIN ix ON ix.indexrelid = k.indexrelid
   CROSS JOIN win
   LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = k.indexrelid
-  LEFT JOIN pg_stat_all_tables t ON t.relid = ix.indrelid;
+  LEFT JOIN pg_stat_all_tables t ON t.relid = ix.indrelid
+$fn$;
+
+CREATE VIEW architect.index_health AS
+  SELECT * FROM architect._index_health();
 
 COMMENT ON VIEW architect.index_health IS
   'Unused, duplicate, redundant (prefix) and invalid indexes with evidence, DROP INDEX CONCURRENTLY and the CREATE INDEX CONCURRENTLY that restores each';

@@ -50,7 +50,7 @@ WITH rel AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                         AND d.deptype = 'e')
-     AND architect._can_see(c.oid)
+     AND architect._can_see(c.oid, c.relkind)
 ),
 -- ---- no primary key -------------------------------------------------------
 no_pk AS (

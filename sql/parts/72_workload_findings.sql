@@ -88,7 +88,7 @@ BEGIN
                * greatest(c.reltuples, 0) AS threshold
         FROM pg_stat_user_tables s
         JOIN pg_class c ON c.oid = s.relid
-       WHERE architect._can_see(s.relid)
+       WHERE architect._can_see(s.relid, c.relkind)
          AND s.schemaname <> 'architect')
     SELECT 'autovacuum_lag',
            CASE WHEN t.n_dead_tup >= 100000 AND t.n_dead_tup >= t.n_live_tup THEN 'high' ELSE 'medium' END,
