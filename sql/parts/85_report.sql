@@ -75,6 +75,23 @@ BEGIN
 END
 $fn$;
 
+-- Text, markdown and html list at most this many findings (a nightly mail
+-- stays readable); json has them all.
+CREATE FUNCTION architect._report_max_rows()
+RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 200 $$;
+
+CREATE FUNCTION architect._report_more(doc jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN jsonb_array_length(doc->'findings') > architect._report_max_rows()
+              THEN format('... and %s more findings: SELECT * FROM architect.findings WHERE rank > %s',
+                          jsonb_array_length(doc->'findings') - architect._report_max_rows(),
+                          architect._report_max_rows()) END
+$$;
+
 CREATE FUNCTION architect._html(t text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -185,7 +202,7 @@ BEGIN
         ELSE
             out := out || '| # | id | severity | effort | category | check | object | evidence | ddl | rollback |' || nl
                        || '|---|----|----------|--------|----------|-------|--------|----------|-----|----------|' || nl;
-            FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LOOP
+            FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LIMIT architect._report_max_rows() LOOP
                 out := out || format('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |',
                                      f->>'rank', f->>'finding_id', f->>'severity', f->>'effort',
                                      f->>'category', architect._md(f->>'check'), architect._md(f->>'object'),
@@ -193,6 +210,7 @@ BEGIN
                                      CASE WHEN f->>'ddl' IS NULL THEN '' ELSE '`' || architect._md(f->>'ddl') || '`' END,
                                      CASE WHEN f->>'rollback_ddl' IS NULL THEN '' ELSE '`' || architect._md(f->>'rollback_ddl') || '`' END) || nl;
             END LOOP;
+            out := out || coalesce(nl || architect._report_more(doc) || nl, '');
         END IF;
         out := out || nl || '## Top statements (by total time)' || nl || nl;
         IF doc->'top_statements' = 'null'::jsonb THEN
@@ -239,7 +257,7 @@ BEGIN
     IF jsonb_array_length(doc->'findings') = 0 THEN
         out := out || '  none' || nl;
     END IF;
-    FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LOOP
+    FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LIMIT architect._report_max_rows() LOOP
         out := out || format('%s. [%s] %s/%s %s  (effort %s, %s)', f->>'rank', upper(f->>'severity'),
                              f->>'category', f->>'check', f->>'object', f->>'effort', f->>'finding_id') || nl
                    || '   evidence: ' || coalesce(f->>'evidence', '') || nl
@@ -247,6 +265,7 @@ BEGIN
                    || coalesce('   ddl:      ' || (f->>'ddl') || nl, '')
                    || coalesce('   rollback: ' || (f->>'rollback_ddl') || nl, '');
     END LOOP;
+    out := out || coalesce(architect._report_more(doc) || nl, '');
     out := out || nl || 'TOP STATEMENTS (by total time)' || nl;
     IF doc->'top_statements' = 'null'::jsonb THEN
         out := out || '  workload capture is not installed' || nl;
@@ -348,7 +367,7 @@ BEGIN
     ELSE
         h := h || '<table id="findings"><tr><th>#</th><th>severity</th><th>effort</th><th>finding</th>'
                || '<th>object</th><th>evidence and recommendation</th><th>ddl / rollback</th></tr>';
-        FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LOOP
+        FOR f IN SELECT value FROM jsonb_array_elements(doc->'findings') LIMIT architect._report_max_rows() LOOP
             h := h || format('<tr id="%s"><td>%s</td><td class="sev-%s">%s</td><td>%s</td><td>%s/%s<br><span class="muted">%s</span></td><td>%s</td><td class="ev">%s<br><em>%s</em></td><td class="ddl"><code>%s</code>%s</td></tr>',
                              architect._html(f->>'finding_id'), architect._html(f->>'rank'),
                              architect._html(f->>'severity'), architect._html(f->>'severity'),
@@ -360,7 +379,7 @@ BEGIN
                              CASE WHEN f->>'rollback_ddl' IS NULL THEN ''
                                   ELSE '<br><span class="muted">rollback:</span> <code>' || architect._html(f->>'rollback_ddl') || '</code>' END);
         END LOOP;
-        h := h || '</table>';
+        h := h || '</table>' || coalesce('<p>' || architect._html(architect._report_more(doc)) || '</p>', '');
     END IF;
 
     IF jsonb_typeof(doc->'top_statements') = 'array' THEN

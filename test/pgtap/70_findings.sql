@@ -4,7 +4,7 @@
 -- view of that name is renamed out of the way first), reports parse, and a
 -- plain role sees only what its privileges allow.
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 
 -- Work without any optional source, whatever this build has installed.
 DO $$
@@ -163,6 +163,14 @@ SELECT ok(architect.drop_snapshot('after') AND NOT architect.drop_snapshot('afte
 SELECT throws_ok($$SELECT architect.report('pdf')$$, '22023', 'unknown report format "pdf"', 'unknown format is refused');
 SELECT lives_ok($$SELECT architect.report('json')::json$$, 'json report parses');
 SELECT ok(architect.report() LIKE 'pg_architect report: database %FINDINGS%', 'text is the default');
+
+-- text, markdown and html list 200 findings and point to the rest; json has all
+DO $$ BEGIN FOR i IN 1 .. 201 LOOP EXECUTE format('CREATE TABLE flaws.nopk%s (a int)', i); END LOOP; END $$;
+SELECT ok(architect.report('text') ~ format('\.\.\. and %s more findings: SELECT \* FROM architect\.findings WHERE rank > 200',
+                                            (SELECT count(*) - 200 FROM architect.findings)),
+          'text report lists 200 findings and says how many more there are');
+SELECT is(jsonb_array_length((architect.report('json')::jsonb)->'findings')::bigint,
+          (SELECT count(*) FROM architect.findings), 'json report has every finding');
 
 -- ---- privileges ------------------------------------------------------------------
 CREATE ROLE pga_plain LOGIN;
