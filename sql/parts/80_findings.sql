@@ -50,11 +50,20 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     rel regclass := to_regclass(view_name);
+    rows jsonb[];
 BEGIN
     IF rel IS NULL OR NOT has_table_privilege(rel, 'SELECT') THEN
         RETURN;
     END IF;
-    RETURN QUERY EXECUTE format('SELECT to_jsonb(s) FROM %s s', rel);
+    -- An advisor that fails must not take the whole register down with it.
+    BEGIN
+        EXECUTE format('SELECT array_agg(to_jsonb(s)) FROM %s s', rel) INTO rows;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'skipping %: %', rel, SQLERRM
+              USING HINT = 'The other findings are complete; query that view directly to see the error.';
+        RETURN;
+    END;
+    RETURN QUERY SELECT unnest(rows);
 END
 $fn$;
 

@@ -181,7 +181,8 @@ is "$(grep -o '<rect class="bar"' "$ART/dom.html" | wc -l | tr -d ' ')" \
 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2000 \
   --screenshot="$ART/report.png" "file://$ART/report.html" >>"$ART/chromium.log" 2>&1
 ok $? "chromium takes a screenshot"
-python3 - "$ART/report.png" <<'EOF'
+nbloat=$(q -c "SELECT count(*) FROM jsonb_array_elements(architect.report('json')::jsonb->'bloat') x WHERE (x->>'wasted_bytes')::numeric > 0")
+python3 - "$ART/report.png" "$nbloat" <<'EOF'
 # Decode the PNG (8-bit RGB/RGBA, non-interlaced) and check that the chart
 # colours were painted: p50 #2a9d8f, p95 #e9c46a, p99 #e76f51, bloat #8d6cab.
 import struct, sys, zlib
@@ -210,7 +211,9 @@ for y in range(h):
     for x in range(0, stride, bpp):
         seen.add(bytes(line[x:x + 3]))
     prev = line
-want = {"p50": "2a9d8f", "p95": "e9c46a", "p99": "e76f51", "bloat": "8d6cab"}
+want = {"p50": "2a9d8f", "p95": "e9c46a", "p99": "e76f51"}
+if int(sys.argv[2]) > 0:   # a real bloat advisor may not have measured anything yet
+    want["bloat"] = "8d6cab"
 missing = [k for k, v in want.items() if bytes.fromhex(v) not in seen]
 assert not missing, "colours not painted: %s" % missing
 print("# screenshot %dx%d, %d distinct colours, chart colours all painted" % (w, h, len(seen)))

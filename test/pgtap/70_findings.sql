@@ -4,7 +4,7 @@
 -- view of that name is renamed out of the way first), reports parse, and a
 -- plain role sees only what its privileges allow.
 BEGIN;
-SELECT plan(48);
+SELECT plan(49);
 
 -- Work without any optional source, whatever this build has installed.
 DO $$
@@ -163,6 +163,15 @@ SELECT ok(architect.drop_snapshot('after') AND NOT architect.drop_snapshot('afte
 SELECT throws_ok($$SELECT architect.report('pdf')$$, '22023', 'unknown report format "pdf"', 'unknown format is refused');
 SELECT lives_ok($$SELECT architect.report('json')::json$$, 'json report parses');
 SELECT ok(architect.report() LIKE 'pg_architect report: database %FINDINGS%', 'text is the default');
+
+-- a failing advisor is skipped with a warning, the rest of the register stands
+DROP VIEW architect.plan_regressions;
+CREATE VIEW architect.plan_regressions AS SELECT (1 / (g - 1))::bigint AS queryid FROM generate_series(1, 1) g;
+SET client_min_messages = error;
+SELECT ok((SELECT count(*) FROM architect.findings WHERE source = 'architect.plan_regressions') = 0
+          AND (SELECT count(*) FROM architect.findings WHERE source = 'architect.bloat') = 1,
+          'a failing optional source is skipped, the others stay');
+RESET client_min_messages;
 
 -- text, markdown and html list 200 findings and point to the rest; json has all
 DO $$ BEGIN FOR i IN 1 .. 201 LOOP EXECUTE format('CREATE TABLE flaws.nopk%s (a int)', i); END LOOP; END $$;
