@@ -252,4 +252,24 @@ sleep 0.5
 q -c "$(q -c "SELECT ddl FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows'")" 2>/dev/null
 is "$(q -c "SELECT to_regclass('old_rows') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows')")" "t" \
    "once the transaction ends, the finding's VACUUM (FREEZE) clears it"
+
+# ---- a managed instance: CREATE EXTENSION only, no preload ---------------------------------
+cleanup_bg
+"$ROOT/scripts/cluster.sh" destroy "$CLUSTER"
+PGA_PRELOAD=0 start_cluster
+trap 'cleanup_bg; "$ROOT/scripts/cluster.sh" destroy "$CLUSTER"' EXIT
+q -c "CREATE EXTENSION pg_architect; CREATE TABLE \"No Key\" (a int); CREATE INDEX k1 ON \"No Key\" (a); CREATE INDEX k2 ON \"No Key\" (a);" >/dev/null
+is "$(q -c "SELECT string_agg(\"check\" || ' ' || object, ', ' ORDER BY rank) FROM architect.findings")" \
+   "duplicate public.k2, unused public.k1, no_primary_key public.\"No Key\"" \
+   "without preload the catalog findings are all there"
+q -c "SELECT architect.report('html')" | grep -q 'id="chart-severity"'; ok $? "and the html report renders its severity chart"
+if [ "$(q -c "SELECT to_regclass('architect.statements') IS NULL")" = t ]; then
+  err=$(q -c "SELECT architect.snapshot('x')" 2>&1)
+  case "$err" in *"workload capture is not installed"*"shared_preload_libraries"*) ok 0 "snapshot says capture is missing and how to get it";;
+                  *) ok 1 "snapshot says capture is missing (got: $err)";; esac
+else
+  err=$(q -c "SELECT architect.snapshot('x')" 2>&1)
+  case "$err" in *"holds no statements"*) ok 0 "snapshot without preload stores no statements and says so";;
+                  *) ok 1 "snapshot without preload says it holds no statements (got: $err)";; esac
+fi
 done_testing

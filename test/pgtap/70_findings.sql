@@ -4,7 +4,7 @@
 -- view of that name is renamed out of the way first), reports parse, and a
 -- plain role sees only what its privileges allow.
 BEGIN;
-SELECT plan(49);
+SELECT plan(51);
 
 -- Work without any optional source, whatever this build has installed.
 DO $$
@@ -159,6 +159,9 @@ SELECT throws_ok($$SELECT * FROM architect.compare('before', 'nope')$$, '22023',
                  'compare names the missing snapshot');
 SELECT ok(architect.drop_snapshot('after') AND NOT architect.drop_snapshot('after'), 'drop_snapshot removes once');
 
+SELECT throws_ok($$SELECT * FROM architect.workload_findings('-1 s')$$, '22023',
+                 'idle_in_transaction_after must be a non-negative interval', 'a negative threshold is refused');
+
 -- ---- formats ----------------------------------------------------------------
 SELECT throws_ok($$SELECT architect.report('pdf')$$, '22023', 'unknown report format "pdf"', 'unknown format is refused');
 SELECT lives_ok($$SELECT architect.report('json')::json$$, 'json report parses');
@@ -188,6 +191,8 @@ GRANT USAGE ON SCHEMA flaws TO pga_plain;
 SET ROLE pga_plain;
 SELECT is((SELECT count(*) FROM architect.findings WHERE object LIKE 'flaws.%' OR object LIKE 'clean.%'), 0::bigint,
           'a plain role sees no finding about tables it has no privilege on');
+SELECT ok((architect.report('json')::jsonb)->'findings' IS NOT NULL
+          AND NOT architect.report('html') LIKE '%flaws.%', 'a plain role gets a report, without the tables it cannot see');
 SELECT throws_ok($$SELECT architect.snapshot('p')$$, '42501', NULL, 'a plain role cannot take snapshots');
 SELECT throws_ok($$SELECT * FROM architect.compare('before', 'before')$$, '42501', NULL, 'nor read them');
 RESET ROLE;
