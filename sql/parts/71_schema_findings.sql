@@ -28,7 +28,7 @@
 
 CREATE FUNCTION architect._xid_severity(xid_age bigint)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN xid_age >= 1500000000 THEN 'critical'
               WHEN xid_age >= 1000000000 THEN 'high'
