@@ -12,6 +12,8 @@
 --   never_analyzed          a non-empty table with no ANALYZE ever
 --   autovacuum_disabled     autovacuum_enabled = false on a table
 --   fk_not_validated        a NOT VALID foreign key never validated
+--   fk_type_mismatch        referencing and referenced columns of different
+--                           types (medium when an int2/int4 references int8)
 --   unlogged_table          an unlogged table (lost on crash, not replicated)
 --   many_indexes            a table with more than 10 indexes
 --   xid_age_table           relfrozenxid age beyond autovacuum_freeze_max_age
@@ -130,6 +132,31 @@ fk_noidx AS (
           AND i.indnkeyatts >= cardinality(f.conkey)
           AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(f.conkey)] @> f.conkey
           AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(f.conkey)] <@ f.conkey)
+),
+fk_types AS (
+  SELECT 'fk_type_mismatch'::text,
+         CASE WHEN bool_or(ca.atttypid IN ('int2'::regtype, 'int4'::regtype) AND pa.atttypid = 'int8'::regtype)
+              THEN 'medium' ELSE 'low' END,
+         'high'::text, 'foreign key'::text,
+         format('%s.%I', f.qname, f.conname), f.conrelid,
+         format('foreign key %I on %s: %s', f.conname, f.qname,
+                string_agg(format('%I is %s but references %s.%I of type %s', ca.attname,
+                                  format_type(ca.atttypid, ca.atttypmod), f.confrelid::regclass, pa.attname,
+                                  format_type(pa.atttypid, pa.atttypmod)), '; ' ORDER BY u.ord)),
+         'Give the referencing columns the referenced type: joins compare without casts, and a narrower column cannot overflow before its parent does. The type change rewrites the table.',
+         format('ALTER TABLE %s %s', f.qname,
+                string_agg(format('ALTER COLUMN %I TYPE %s', ca.attname, format_type(pa.atttypid, pa.atttypmod)), ', ' ORDER BY u.ord)),
+         format('ALTER TABLE %s %s', f.qname,
+                string_agg(format('ALTER COLUMN %I TYPE %s', ca.attname, format_type(ca.atttypid, ca.atttypmod)), ', ' ORDER BY u.ord)),
+         greatest(f.reltuples, 0)::numeric
+    FROM fk f
+    JOIN pg_constraint k ON k.oid = f.conoid
+    CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY u(ckey, pkey, ord)
+    JOIN pg_attribute ca ON ca.attrelid = f.conrelid AND ca.attnum = u.ckey
+    JOIN pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = u.pkey
+   WHERE ca.atttypid <> pa.atttypid
+     AND f.relkind = 'r'
+   GROUP BY f.qname, f.conname, f.conrelid, f.reltuples
 ),
 fk_notvalid AS (
   SELECT 'fk_not_validated'::text, 'low'::text, 'low'::text, 'foreign key'::text,
@@ -312,6 +339,7 @@ al AS (
   SELECT * FROM no_pk
   UNION ALL SELECT * FROM fk_noidx
   UNION ALL SELECT * FROM fk_notvalid
+  UNION ALL SELECT * FROM fk_types
   UNION ALL SELECT * FROM seq_find
   UNION ALL SELECT * FROM int4_pk
   UNION ALL SELECT * FROM never_analyzed

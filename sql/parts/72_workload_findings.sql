@@ -6,6 +6,8 @@
 --                             minus superuser_reserved_connections
 --   idle_in_transaction       sessions idle in a transaction longer than
 --                             idle_in_transaction_after (default 5 min)
+--   old_prepared_transaction  a prepared transaction pending longer than that
+--   inactive_replication_slot a replication slot nobody consumes (retained WAL)
 --   autovacuum_lag            dead rows above the table's autovacuum
 --                             threshold (reloptions honoured) and >= 1000
 --   temp_spill_database       temp files written in this database
@@ -73,6 +75,40 @@ BEGIN
      WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)')
        AND a.pid <> pg_backend_pid()
        AND now() - a.state_change >= idle_in_transaction_after;
+
+    -- prepared transactions left behind: they hold locks and the xmin horizon
+    -- across restarts until someone commits or rolls them back
+    RETURN QUERY
+    SELECT 'old_prepared_transaction', 'high', 'low', 'prepared transaction', quote_literal(p.gid),
+           NULL::regclass,
+           format('transaction %L (xid %s, owner %s, database %s) was prepared %s ago and is still pending: it holds its locks and the xmin horizon, also across restarts',
+                  p.gid, p.transaction, p.owner, p.database,
+                  justify_interval(date_trunc('second', now() - p.prepared))),
+           'Find the transaction manager that owns it and let it finish; if it is truly orphaned, roll it back (or commit it) by hand.',
+           format('ROLLBACK PREPARED %L', p.gid), NULL::text,
+           extract(epoch FROM now() - p.prepared)::numeric
+      FROM pg_prepared_xacts p
+     WHERE now() - p.prepared >= idle_in_transaction_after
+       AND (pg_has_role('pg_read_all_stats', 'USAGE') OR pg_has_role(p.owner, 'USAGE'));
+
+    -- replication slots nobody consumes: WAL piles up (and catalog xmin is held)
+    RETURN QUERY
+    SELECT 'inactive_replication_slot',
+           CASE WHEN pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn) >= 1073741824 THEN 'high' ELSE 'medium' END,
+           'low', 'replication slot', quote_literal(r.slot_name), NULL::regclass,
+           format('%s slot %L is inactive and retains %s of WAL%s%s',
+                  r.slot_type, r.slot_name,
+                  pg_size_pretty(coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn), 0)),
+                  CASE WHEN r.xmin IS NOT NULL OR r.catalog_xmin IS NOT NULL
+                       THEN format(', holds xmin %s / catalog xmin %s', r.xmin, r.catalog_xmin) ELSE '' END,
+                  CASE WHEN r.wal_status IS NOT NULL THEN format(' (wal_status %s)', r.wal_status) ELSE '' END),
+           'If its consumer is gone for good, drop the slot; otherwise bring the consumer back, and bound the damage with max_slot_wal_keep_size.',
+           format('SELECT pg_drop_replication_slot(%L)', r.slot_name), NULL::text,
+           coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn), 0)::numeric
+      FROM pg_replication_slots r
+     WHERE NOT r.active AND NOT r.temporary
+       AND pg_has_role('pg_read_all_stats', 'USAGE')
+       AND NOT pg_is_in_recovery();
 
     -- autovacuum lag
     RETURN QUERY

@@ -98,7 +98,8 @@ WITH al AS (
     FROM architect.schema_findings s
   UNION ALL
   SELECT CASE WHEN w."check" = 'autovacuum_lag' THEN 'maintenance'
-              WHEN w."check" IN ('connections_near_max', 'idle_in_transaction') THEN 'connections'
+              WHEN w."check" IN ('connections_near_max', 'idle_in_transaction', 'old_prepared_transaction') THEN 'connections'
+              WHEN w."check" = 'inactive_replication_slot' THEN 'capacity'
               ELSE 'workload' END,
          w."check", w.severity, w.effort, w.object, w.evidence, w.recommendation,
          w.ddl, w.rollback_ddl, 'architect.workload_findings', w.impact

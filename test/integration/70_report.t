@@ -18,7 +18,7 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "Bail out! chromium not found after ensure-deps"; exit 1; }
 
 start_cluster "max_connections = 20" "superuser_reserved_connections = 3" "autovacuum = off" \
-              "autovacuum_freeze_max_age = 100000"
+              "autovacuum_freeze_max_age = 100000" "max_prepared_transactions = 2"
 ART=${PGA_ARTIFACTS:-$CLUSTER/artifacts}
 mkdir -p "$ART"
 bg_pids=()
@@ -62,6 +62,19 @@ is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'idle_in_t
 kill_ddl=$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'idle_in_transaction'")
 is "$(q -c "$kill_ddl")" "t" "its DDL ends the session: $kill_ddl"
 cleanup_bg
+
+# ---- a forgotten prepared transaction, an abandoned replication slot ---------------
+q -c "BEGIN; CREATE TABLE in_doubt (a int); PREPARE TRANSACTION 'pga test''s gid';"
+sleep 1.2
+is "$(q -c "SELECT severity || ' ' || ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'old_prepared_transaction'")" \
+   "high ROLLBACK PREPARED 'pga test''s gid'" "a prepared transaction pending over the threshold is found, its gid quoted"
+q -c "$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'old_prepared_transaction'")"
+is "$(q -c "SELECT count(*) FROM pg_prepared_xacts")" "0" "its DDL resolves it"
+q -c "SELECT pg_create_physical_replication_slot('abandoned', true)" >/dev/null
+is "$(q -c "SELECT severity || ' ' || ddl FROM architect.findings WHERE \"check\" = 'inactive_replication_slot'")" \
+   "medium SELECT pg_drop_replication_slot('abandoned')" "an inactive replication slot retaining WAL is found"
+q -c "$(q -c "SELECT ddl FROM architect.findings WHERE \"check\" = 'inactive_replication_slot'")" >/dev/null
+is "$(q -c "SELECT count(*) FROM pg_replication_slots")" "0" "its DDL drops it"
 
 # ---- autovacuum lag ------------------------------------------------------------
 q -c "CREATE TABLE churn (id int PRIMARY KEY, v text);

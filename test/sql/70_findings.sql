@@ -57,6 +57,9 @@ CREATE TABLE no_vacuum (id int PRIMARY KEY) WITH (autovacuum_enabled = false);
 CREATE TABLE lazy (id int PRIMARY KEY) WITH (autovacuum_enabled = false);  -- no autoanalyze race
 INSERT INTO lazy SELECT generate_series(1, 100);
 ALTER TABLE "Child Table" ADD CONSTRAINT later_fk FOREIGN KEY (a) REFERENCES parent NOT VALID;
+CREATE TABLE wide_parent (id bigint PRIMARY KEY);
+CREATE TABLE narrow_child (id int PRIMARY KEY, wide_parent_id int REFERENCES wide_parent);
+CREATE INDEX ON narrow_child (wide_parent_id);
 
 SELECT "check", severity, object, ddl FROM architect.schema_findings
  WHERE object LIKE '"Flaws".%' ORDER BY "check", object;
@@ -64,6 +67,8 @@ SELECT evidence FROM architect.schema_findings
  WHERE object = '"Flaws"."Child Table_id_seq"';
 SELECT rollback_ddl FROM architect.schema_findings
  WHERE "check" = 'no_primary_key' AND object = '"Flaws".no_pk';
+SELECT evidence, rollback_ddl FROM architect.schema_findings
+ WHERE "check" = 'fk_type_mismatch' AND object LIKE '"Flaws".%';
 
 -- the FK index DDL fixes the finding (CONCURRENTLY cannot run in a transaction
 -- block; psql runs each line on its own)
