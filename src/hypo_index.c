@@ -1,0 +1,599 @@
+/*-------------------------------------------------------------------------
+ *
+ * hypo_index.c
+ *		Hypothetical indexes: defined from CREATE INDEX text, sized from
+ *		statistics, shown to the planner through get_relation_info_hook.
+ *
+ * Contract.  A HypoIndex is a palloc'd description of an index that does
+ * not exist: never in pg_class, never on disk, never in shared memory.  The
+ * planner sees it only while a caller holds it pushed (hypo_push ... then
+ * hypo_pop in a PG_FINALLY block), and only in this backend: the active
+ * list is a static of this process, so a concurrent session planning the
+ * same table never sees it.  An error while planning cannot leave indexes
+ * active because every push is paired with a pop in PG_FINALLY.
+ *
+ * Hooks (installed once from whatif_init, chained, previous hook called
+ * first):
+ *	- get_relation_info_hook: appends an IndexOptInfo per active hypothetical
+ *	  index on the relation being planned.
+ *	- explain_get_index_name_hook: names hypothetical indexes in EXPLAIN.
+ *
+ * Sizes follow the AM's page layout: btree leaf items of MAXALIGN(8 + sum of
+ * pg_statistic.stawidth) plus a line pointer, pages filled to fillfactor,
+ * inner levels by fan-out, one metapage; hash buckets at 75 % fill; brin one
+ * summary tuple per 128 heap pages.  Tuples come from reltuples (or the
+ * relation size when never analysed), times the predicate's selectivity for
+ * a partial index, which is estimated by planning "SELECT FROM t WHERE p".
+ *
+ * No locking beyond AccessShareLock on the table while defining.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/amapi.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "parser/parse_utilcmd.h"
+#include "parser/parser.h"
+#include "rewrite/rewriteManip.h"
+#include "storage/bufpage.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+
+#include "whatif.h"
+
+/* The indexes the planner sees right now, in this backend only. */
+static List *hypo_active = NIL;
+
+/* Next fake OID; counts down from the top of the OID space. */
+static Oid	hypo_next_oid = 0;
+
+/* Fill factor assumed for btree pages when the definition gives none. */
+int			hypo_fillfactor = BTREE_DEFAULT_FILLFACTOR;
+
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static explain_get_index_name_hook_type prev_explain_get_index_name_hook = NULL;
+
+static void hypo_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+								   bool inhparent, RelOptInfo *rel);
+static const char *hypo_explain_index_name(Oid indexId);
+
+void
+hypo_index_install_hooks(void)
+{
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = hypo_get_relation_info;
+	prev_explain_get_index_name_hook = explain_get_index_name_hook;
+	explain_get_index_name_hook = hypo_explain_index_name;
+}
+
+/*
+ * Make "indexes" the active set; returns the previous set, which the caller
+ * must give back to hypo_pop() in PG_FINALLY.
+ */
+List *
+hypo_push(List *indexes)
+{
+	List	   *prev = hypo_active;
+
+	hypo_active = indexes;
+	return prev;
+}
+
+void
+hypo_pop(List *previous)
+{
+	hypo_active = previous;
+}
+
+static Oid
+hypo_fake_oid(void)
+{
+	for (;;)
+	{
+		char	   *name;
+
+		if (hypo_next_oid < (Oid) 4000000000U)
+			hypo_next_oid = (Oid) 4294967000U;
+		hypo_next_oid--;
+		name = get_rel_name(hypo_next_oid);
+		if (name == NULL)
+			return hypo_next_oid;
+		pfree(name);
+	}
+}
+
+static void
+hypo_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+					   bool inhparent, RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+
+	if (hypo_active == NIL || inhparent)
+		return;
+
+	foreach(lc, hypo_active)
+	{
+		HypoIndex  *h = (HypoIndex *) lfirst(lc);
+		IndexOptInfo *info;
+		int			i;
+
+		if (h->relid != relationObjectId)
+			continue;
+
+		info = makeNode(IndexOptInfo);
+		info->indexoid = h->oid;
+		info->reltablespace = InvalidOid;
+		info->rel = rel;
+		info->ncolumns = h->ncolumns;
+		info->nkeycolumns = h->nkeycolumns;
+		info->indexkeys = (int *) palloc(sizeof(int) * h->ncolumns);
+		info->canreturn = (bool *) palloc(sizeof(bool) * h->ncolumns);
+		info->opclassoptions = (bytea **) palloc0(sizeof(bytea *) * h->ncolumns);
+		for (i = 0; i < h->ncolumns; i++)
+		{
+			info->indexkeys[i] = h->indexkeys[i];
+			info->canreturn[i] = h->amcanreturn;
+		}
+		info->indexcollations = h->indexcollations;
+		info->opfamily = h->opfamily;
+		info->opcintype = h->opcintype;
+		if (h->amcanorder)
+		{
+			info->sortopfamily = h->opfamily;
+			info->reverse_sort = h->reverse_sort;
+			info->nulls_first = h->nulls_first;
+		}
+		info->relam = h->relam;
+		info->indexprs = NIL;
+		info->indpred = NIL;
+		if (h->indpred != NIL)
+		{
+			info->indpred = copyObject(h->indpred);
+			if (rel->relid != 1)
+				ChangeVarNodes((Node *) info->indpred, 1, rel->relid, 0);
+		}
+		info->indextlist = NIL;
+		for (i = 0; i < h->ncolumns; i++)
+		{
+			Var		   *var = makeVar(rel->relid, h->indexkeys[i], h->atttype[i],
+									  h->atttypmod[i], h->attcoll[i], 0);
+
+			info->indextlist = lappend(info->indextlist,
+									   makeTargetEntry((Expr *) var, i + 1,
+													   NULL, false));
+		}
+		info->indrestrictinfo = NIL;
+		info->predOK = false;
+		info->unique = false;
+		info->immediate = true;
+		info->hypothetical = true;
+		info->amcanorderbyop = h->amcanorderbyop;
+		info->amoptionalkey = h->amoptionalkey;
+		info->amsearcharray = h->amsearcharray;
+		info->amsearchnulls = h->amsearchnulls;
+		info->amhasgettuple = h->amhasgettuple;
+		info->amhasgetbitmap = h->amhasgetbitmap;
+		info->amcanparallel = h->amcanparallel;
+		info->amcanmarkpos = h->amcanmarkpos;
+		info->amcostestimate = h->amcostestimate;
+
+		/* the table may have grown since the index was defined */
+		if (h->indpred == NIL)
+			info->tuples = rel->tuples;
+		else
+			info->tuples = Min(h->tuples, rel->tuples);
+		info->pages = h->pages;
+		info->tree_height = h->tree_height;
+
+		rel->indexlist = lappend(rel->indexlist, info);
+	}
+}
+
+static const char *
+hypo_explain_index_name(Oid indexId)
+{
+	ListCell   *lc;
+
+	foreach(lc, hypo_active)
+	{
+		HypoIndex  *h = (HypoIndex *) lfirst(lc);
+
+		if (h->oid == indexId)
+			return h->name;
+	}
+	if (prev_explain_get_index_name_hook)
+		return prev_explain_get_index_name_hook(indexId);
+	return NULL;
+}
+
+/* Planner's row estimate for "SELECT FROM rel WHERE pred" (pred is raw). */
+static double
+hypo_predicate_rows(RangeVar *relation, Node *raw_pred, const char *sql)
+{
+	SelectStmt *sel = makeNode(SelectStmt);
+	RawStmt    *raw = makeNode(RawStmt);
+	Query	   *query;
+	PlannedStmt *plan;
+
+	sel->fromClause = list_make1(copyObject(relation));
+	sel->whereClause = copyObject(raw_pred);
+	raw->stmt = (Node *) sel;
+	raw->stmt_location = -1;
+	query = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
+	plan = standard_planner(query, sql, 0, NULL);
+	return plan->planTree->plan_rows;
+}
+
+/* Estimate pages, tuples and tree height; see the header comment. */
+static void
+hypo_estimate_size(HypoIndex *h, double heap_tuples, BlockNumber heap_pages,
+				   int fillfactor)
+{
+	double		tuples = h->tuples;
+	double		data = 0;
+	double		itemsz;
+	double		usable;
+	double		pages;
+	int			i;
+
+	for (i = 0; i < h->ncolumns; i++)
+	{
+		int32		w = get_attavgwidth(h->relid, h->indexkeys[i]);
+
+		if (w <= 0)
+			w = get_typavgwidth(h->atttype[i], h->atttypmod[i]);
+		data += w;
+	}
+
+	if (h->relam == BTREE_AM_OID)
+	{
+		double		leaf;
+		double		inner;
+		double		fanout;
+		int			height = 0;
+
+		itemsz = MAXALIGN(sizeof(IndexTupleData) + (Size) data) + sizeof(ItemIdData);
+		usable = (BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(BTPageOpaqueData)))
+			* fillfactor / 100.0;
+		leaf = Max(1.0, ceil(tuples * itemsz / usable));
+		/* inner pages are filled to 70 % and hold the same key width */
+		fanout = Max(2.0, floor((BLCKSZ - SizeOfPageHeaderData) * 0.70 / itemsz));
+		pages = leaf;
+		inner = leaf;
+		while (inner > 1)
+		{
+			inner = ceil(inner / fanout);
+			pages += inner;
+			height++;
+		}
+		pages += 1;				/* metapage */
+		h->tree_height = height;
+	}
+	else if (h->relam == HASH_AM_OID)
+	{
+		/* hash entries hold the 4-byte hash code only */
+		itemsz = MAXALIGN(sizeof(IndexTupleData) + sizeof(uint32)) + sizeof(ItemIdData);
+		usable = (BLCKSZ - SizeOfPageHeaderData - 16) * 0.75;
+		pages = Max(2.0, ceil(tuples * itemsz / usable)) + 2;	/* meta + bitmap */
+		h->tree_height = -1;
+	}
+	else
+	{
+		/* brin: one summary tuple per range of 128 heap pages */
+		double		ranges = Max(1.0, ceil((double) heap_pages / 128.0));
+
+		itemsz = MAXALIGN(sizeof(IndexTupleData) + 2 * data + 8) + sizeof(ItemIdData);
+		pages = 2 + ceil(ranges * itemsz / (BLCKSZ - SizeOfPageHeaderData))
+			+ ceil(ranges * 6 / (BLCKSZ - SizeOfPageHeaderData));
+		h->tree_height = -1;
+	}
+	h->pages = (BlockNumber) Min(pages, (double) MaxBlockNumber);
+	h->size_bytes = (double) h->pages * BLCKSZ;
+	(void) heap_tuples;
+}
+
+/*
+ * Define a hypothetical index from the text of one CREATE INDEX statement.
+ * Errors are the ones CREATE INDEX would give (unknown table, column,
+ * access method, operator class), plus feature-not-supported for what the
+ * what-if engine does not model (expression columns, other AMs).
+ */
+HypoIndex *
+hypo_from_sql(const char *sql)
+{
+	List	   *raws;
+	RawStmt    *raw;
+	IndexStmt  *stmt;
+	IndexStmt  *orig;
+	HypoIndex  *h;
+	Oid			relid;
+	Relation	rel;
+	char		relkind;
+	IndexAmRoutine *am;
+	const char *amname;
+	List	   *params;
+	ListCell   *lc;
+	int			i;
+	int			fillfactor = -1;
+	double		heap_tuples;
+	BlockNumber heap_pages;
+	double		allvisfrac;
+	AclResult	aclresult;
+
+	if (sql == NULL || *sql == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hypothetical index definition is empty"),
+				 errhint("Give a CREATE INDEX statement, for example 'CREATE INDEX ON t (a, b)'.")));
+
+	raws = raw_parser(sql, RAW_PARSE_DEFAULT);
+	if (list_length(raws) != 1 ||
+		!IsA(((RawStmt *) linitial(raws))->stmt, IndexStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hypothetical index definition must be exactly one CREATE INDEX statement"),
+				 errdetail("Got: %s", sql),
+				 errhint("Write each index as its own CREATE INDEX statement in the array.")));
+	raw = (RawStmt *) linitial(raws);
+	orig = (IndexStmt *) raw->stmt;
+
+	relid = RangeVarGetRelidExtended(orig->relation, AccessShareLock, 0, NULL, NULL);
+	rel = table_open(relid, NoLock);
+	relkind = rel->rd_rel->relkind;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	{
+		table_close(rel, NoLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view", orig->relation->relname),
+				 errhint("Hypothetical indexes are supported on plain tables and materialized views (not on partitioned tables or views).")));
+	}
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
+
+	estimate_rel_size(rel, NULL, &heap_pages, &heap_tuples, &allvisfrac);
+	table_close(rel, NoLock);
+
+	stmt = transformIndexStmt(relid, copyObject(orig), sql);
+
+	amname = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
+	h = (HypoIndex *) palloc0(sizeof(HypoIndex));
+	h->relam = get_am_oid(amname, false);
+	if (h->relam != BTREE_AM_OID && h->relam != HASH_AM_OID && h->relam != BRIN_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hypothetical indexes using \"%s\" are not supported", amname),
+				 errhint("Use btree, hash or brin.")));
+	am = GetIndexAmRoutineByAmId(h->relam, false);
+
+	h->relid = relid;
+	h->oid = hypo_fake_oid();
+	h->nkeycolumns = list_length(stmt->indexParams);
+	params = list_concat_copy(stmt->indexParams, stmt->indexIncludingParams);
+	h->ncolumns = list_length(params);
+	if (h->nkeycolumns < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hypothetical index needs at least one key column")));
+	if (h->ncolumns > INDEX_MAX_KEYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_COLUMNS),
+				 errmsg("cannot use more than %d columns in an index", INDEX_MAX_KEYS)));
+	if (h->nkeycolumns > 1 && !am->amcanmulticol)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("access method \"%s\" does not support multicolumn indexes", amname)));
+	if (h->ncolumns > h->nkeycolumns && !am->amcaninclude)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("access method \"%s\" does not support included columns", amname)));
+
+	h->indexkeys = palloc0(sizeof(AttrNumber) * h->ncolumns);
+	h->atttype = palloc0(sizeof(Oid) * h->ncolumns);
+	h->atttypmod = palloc0(sizeof(int32) * h->ncolumns);
+	h->attcoll = palloc0(sizeof(Oid) * h->ncolumns);
+	h->indexcollations = palloc0(sizeof(Oid) * h->nkeycolumns);
+	h->opfamily = palloc0(sizeof(Oid) * h->nkeycolumns);
+	h->opcintype = palloc0(sizeof(Oid) * h->nkeycolumns);
+	h->reverse_sort = palloc0(sizeof(bool) * h->nkeycolumns);
+	h->nulls_first = palloc0(sizeof(bool) * h->nkeycolumns);
+
+	i = 0;
+	foreach(lc, params)
+	{
+		IndexElem  *elem = (IndexElem *) lfirst(lc);
+		AttrNumber	attno;
+
+		if (elem->name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("expression columns are not supported in hypothetical indexes"),
+					 errhint("Index plain columns; test expression indexes on a copy of the table.")));
+		attno = get_attnum(relid, elem->name);
+		if (attno == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" does not exist", elem->name),
+					 errhint("Check the column names of table \"%s\".", get_rel_name(relid))));
+		if (attno < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("index creation on system columns is not supported")));
+		h->indexkeys[i] = attno;
+		get_atttypetypmodcoll(relid, attno, &h->atttype[i], &h->atttypmod[i],
+							  &h->attcoll[i]);
+		if (i < h->nkeycolumns)
+		{
+			Oid			opclass;
+
+			opclass = ResolveOpClass(elem->opclass, h->atttype[i], amname, h->relam);
+			h->opfamily[i] = get_opclass_family(opclass);
+			h->opcintype[i] = get_opclass_input_type(opclass);
+			h->indexcollations[i] = elem->collation
+				? get_collation_oid(elem->collation, false) : h->attcoll[i];
+			h->reverse_sort[i] = (elem->ordering == SORTBY_DESC);
+			if (elem->nulls_ordering == SORTBY_NULLS_DEFAULT)
+				h->nulls_first[i] = h->reverse_sort[i];
+			else
+				h->nulls_first[i] = (elem->nulls_ordering == SORTBY_NULLS_FIRST);
+			if (!am->amcanorder && (elem->ordering != SORTBY_DEFAULT ||
+									elem->nulls_ordering != SORTBY_NULLS_DEFAULT))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("access method \"%s\" does not support ASC/DESC options", amname)));
+		}
+		i++;
+	}
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "fillfactor") == 0)
+		{
+			fillfactor = (int) defGetInt64(def);
+			if (fillfactor < 10 || fillfactor > 100)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("fillfactor must be between 10 and 100")));
+		}
+	}
+	if (fillfactor < 0)
+		fillfactor = hypo_fillfactor;
+
+	h->tuples = heap_tuples;
+	if (stmt->whereClause)
+	{
+		Node	   *pred = stmt->whereClause;
+
+		pred = eval_const_expressions(NULL, pred);
+		pred = (Node *) canonicalize_qual((Expr *) pred, false);
+		h->indpred = make_ands_implicit((Expr *) pred);
+		fix_opfuncids((Node *) h->indpred);
+		h->pred_sql = deparse_expression(stmt->whereClause,
+										 deparse_context_for(get_rel_name(relid), relid),
+										 false, false);
+		h->tuples = Min(heap_tuples,
+						hypo_predicate_rows(orig->relation, orig->whereClause, sql));
+	}
+
+	h->amcanorder = am->amcanorder;
+	h->amcanorderbyop = am->amcanorderbyop;
+	h->amoptionalkey = am->amoptionalkey;
+	h->amsearcharray = am->amsearcharray;
+	h->amsearchnulls = am->amsearchnulls;
+	h->amhasgettuple = (am->amgettuple != NULL);
+	h->amhasgetbitmap = (am->amgetbitmap != NULL);
+	h->amcanparallel = am->amcanparallel;
+	h->amcanmarkpos = (am->ammarkpos != NULL && am->amrestrpos != NULL);
+	/* btree returns every column; hash and brin return none */
+	h->amcanreturn = (h->relam == BTREE_AM_OID);
+	h->amcostestimate = (void (*) ()) am->amcostestimate;
+
+	hypo_estimate_size(h, heap_tuples, heap_pages, fillfactor);
+
+	if (stmt->idxname)
+		h->name = pstrdup(stmt->idxname);
+	else
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "<hypothetical %s", get_rel_name(relid));
+		for (i = 0; i < h->ncolumns; i++)
+			appendStringInfo(&buf, "%s%s", i == 0 ? " (" : ", ",
+							 get_attname(relid, h->indexkeys[i], false));
+		appendStringInfoString(&buf, ")>");
+		h->name = buf.data;
+	}
+	return h;
+}
+
+/* Column "col" of the index as DDL text: quoted name, DESC, NULLS. */
+char *
+hypo_columns_text(HypoIndex *h, int col)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf,
+						   quote_identifier(get_attname(h->relid, h->indexkeys[col], false)));
+	if (col < h->nkeycolumns && h->amcanorder)
+	{
+		if (h->reverse_sort[col])
+			appendStringInfoString(&buf, " DESC");
+		if (h->nulls_first[col] != h->reverse_sort[col])
+			appendStringInfoString(&buf, h->nulls_first[col] ? " NULLS FIRST" : " NULLS LAST");
+	}
+	return buf.data;
+}
+
+/*
+ * CREATE INDEX [CONCURRENTLY] IF NOT EXISTS for the index, with a name that
+ * does not collide with any relation of the table's schema.
+ */
+char *
+hypo_ddl(HypoIndex *h, bool concurrently)
+{
+	StringInfoData buf;
+	StringInfoData cols;
+	Oid			nsp = get_rel_namespace(h->relid);
+	char	   *relname = get_rel_name(h->relid);
+	char	   *idxname;
+	int			i;
+
+	initStringInfo(&cols);
+	for (i = 0; i < h->nkeycolumns; i++)
+		appendStringInfo(&cols, "%s%s", i ? "_" : "",
+						 get_attname(h->relid, h->indexkeys[i], false));
+	idxname = ChooseRelationName(relname, cols.data, "idx", nsp, false);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE INDEX %sIF NOT EXISTS %s ON %s USING %s (",
+					 concurrently ? "CONCURRENTLY " : "",
+					 quote_identifier(idxname),
+					 quote_qualified_identifier(get_namespace_name(nsp), relname),
+					 get_am_name(h->relam));
+	for (i = 0; i < h->nkeycolumns; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", hypo_columns_text(h, i));
+	appendStringInfoChar(&buf, ')');
+	if (h->ncolumns > h->nkeycolumns)
+	{
+		appendStringInfoString(&buf, " INCLUDE (");
+		for (i = h->nkeycolumns; i < h->ncolumns; i++)
+			appendStringInfo(&buf, "%s%s", i > h->nkeycolumns ? ", " : "",
+							 hypo_columns_text(h, i));
+		appendStringInfoChar(&buf, ')');
+	}
+	if (h->pred_sql)
+		appendStringInfo(&buf, " WHERE %s", h->pred_sql);
+	/* remember the generated name for the rollback statement */
+	h->name = idxname;
+	return buf.data;
+}
