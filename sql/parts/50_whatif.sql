@@ -19,3 +19,42 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION architect.whatif(text, text[]) IS
   'Plan a statement without and with hypothetical indexes (CREATE INDEX statements); never executes it';
+
+CREATE FUNCTION architect.advise_workload(
+    queries text[],
+    weights float8[] DEFAULT NULL,
+    queryids bigint[] DEFAULT NULL)
+RETURNS TABLE (
+    relation regclass,
+    columns text[],
+    method text,
+    ddl text,
+    rollback_ddl text,
+    est_size_bytes bigint,
+    est_benefit_pct float8,
+    improved_queryids bigint[],
+    write_overhead float8,
+    reason text)
+AS 'MODULE_PATHNAME', 'architect_advise_workload'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[]) IS
+  'Indexes to build for a workload of statements (weights = time spent in each, e.g. calls * mean_ms), validated by re-planning with hypothetical indexes';
+
+CREATE FUNCTION architect.advise_query(query text)
+RETURNS TABLE (
+    relation regclass,
+    columns text[],
+    method text,
+    ddl text,
+    rollback_ddl text,
+    est_size_bytes bigint,
+    est_benefit_pct float8,
+    improved_queryids bigint[],
+    write_overhead float8,
+    reason text)
+AS 'MODULE_PATHNAME', 'architect_advise_query'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION architect.advise_query(text) IS
+  'The indexes that make one statement cheapest, validated by re-planning with hypothetical indexes; never executes it';
