@@ -14,7 +14,7 @@
 /* a probe returning more than this fraction of the table is useless */
 #define ADVISOR_MAX_PROBE_FRACTION	0.05
 /* most INCLUDE columns of a covering candidate */
-#define ADVISOR_MAX_INCLUDE			4
+#define ADVISOR_MAX_INCLUDE			3
 /* avg width (bytes) above which a hash index is considered */
 #define ADVISOR_HASH_MIN_WIDTH		24
 /* rows below which brin is not considered */
@@ -35,6 +35,7 @@ typedef struct RelUse
 {
 	Oid			relid;
 	double		tuples;
+	int			natts;			/* columns of the table */
 	List	   *eq;				/* int attnos */
 	List	   *range;
 	List	   *join;

@@ -235,6 +235,7 @@ advisor_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	use = palloc0(sizeof(RelUse));
 	use->relid = rte->relid;
 	use->tuples = rel->tuples;
+	use->natts = rel->max_attr;
 
 	foreach(lc, rel->baserestrictinfo)
 		classify_restriction(root, rel, (RestrictInfo *) lfirst(lc), use);
@@ -590,7 +591,9 @@ emit_covering(List **out, RelUse *use, List *keys, List *desc, List *existing)
 		if (!list_member_int(keys, a))
 			inc = lappend_int(inc, a);
 	}
-	if (inc == NIL || list_length(inc) > ADVISOR_MAX_INCLUDE)
+	/* a copy of the whole row is not an index */
+	if (inc == NIL || list_length(inc) > ADVISOR_MAX_INCLUDE ||
+		bms_num_members(use->needed) >= use->natts)
 		return;
 	emit(out, use, keys, desc, inc, "btree", NULL,
 		 "covering: INCLUDE lets an index-only scan answer the statement", existing, true);

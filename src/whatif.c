@@ -78,7 +78,7 @@ whatif_init(void)
 							 "Smallest net improvement of the workload's estimated cost, in percent, that an advised index must bring.",
 							 NULL,
 							 &advisor_min_benefit_pct,
-							 0.5, 0.0, 100.0,
+							 0.1, 0.0, 100.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 
