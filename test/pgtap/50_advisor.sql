@@ -1,0 +1,76 @@
+-- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
+BEGIN;
+SET client_min_messages = warning;
+SELECT plan(20);
+
+CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
+                    created_at timestamptz NOT NULL, payload text);
+INSERT INTO adv_t SELECT i, i % 3000, i % 200 = 0, timestamptz '2024-01-01' + i * interval '1 second', 'p' || i
+  FROM generate_series(1, 20000) i;
+CREATE TABLE adv_secret (id int, v int);
+INSERT INTO adv_secret SELECT i, i FROM generate_series(1, 5000) i;
+ANALYZE adv_t, adv_secret;
+
+CREATE ROLE pga_adv_plain LOGIN;
+CREATE ROLE pga_adv_monitor LOGIN IN ROLE pg_monitor;
+GRANT SELECT ON adv_t TO pga_adv_plain;
+
+-- privileges: planning needs the privileges the statement needs
+SET ROLE pga_adv_plain;
+SELECT lives_ok($$SELECT * FROM architect.whatif('SELECT * FROM adv_t WHERE kind = 1', ARRAY['CREATE INDEX ON adv_t (kind)'])$$,
+                'a plain role plans what-if on a table it may read');
+SELECT throws_ok($$SELECT * FROM architect.whatif('SELECT * FROM adv_secret WHERE v = 1', '{}')$$,
+                 '42501', NULL, 'but not on a table it may not read');
+SELECT throws_ok($$SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON adv_secret (v)'])$$,
+                 '42501', NULL, 'nor define a hypothetical index on it');
+SELECT throws_ok($$SELECT * FROM architect.advise_query('SELECT * FROM adv_secret WHERE v = 1')$$,
+                 '42501', NULL, 'nor get advice for it');
+SELECT throws_ok($$SELECT * FROM architect.index_advice$$, '42501', NULL,
+                 'index_advice is for pg_monitor');
+SELECT throws_ok($$SELECT architect.record_advice(ARRAY['SELECT 1'])$$, '42501', NULL,
+                 'record_advice is not for PUBLIC');
+RESET ROLE;
+SET ROLE pga_adv_monitor;
+SELECT lives_ok($$SELECT * FROM architect.index_advice$$, 'a pg_monitor member reads index_advice');
+SELECT lives_ok($$SELECT * FROM architect.advice_outcomes$$, 'and advice_outcomes');
+RESET ROLE;
+
+-- GUCs
+SELECT throws_ok($$SET pg_architect.advisor_max_indexes_per_table = 33$$, '22023', NULL,
+                 'advisor_max_indexes_per_table is bounded');
+SELECT throws_ok($$SET pg_architect.advisor_storage_budget = -1$$, '22023', NULL,
+                 'advisor_storage_budget is not negative');
+SELECT throws_ok($$SET pg_architect.advisor_min_benefit_pct = 101$$, '22023', NULL,
+                 'advisor_min_benefit_pct is a percentage');
+SELECT is(current_setting('pg_architect.advisor_storage_budget'), '0', 'no storage budget by default');
+
+-- a rare constant on a boolean column: a partial index, never a plain boolean index
+SELECT is((SELECT ddl ~ 'WHERE flagged' FROM architect.advise_query(
+             'SELECT * FROM adv_t WHERE flagged ORDER BY created_at DESC LIMIT 20')),
+          true, 'a rare boolean constant used by every execution gets a partial index');
+SELECT is((SELECT count(*) FROM architect.advise_query('SELECT * FROM adv_t WHERE NOT flagged')),
+          0::bigint, 'the common value gets nothing');
+
+-- the advised index really makes the planner choose it
+SELECT is((SELECT indexes_used <> '{}' FROM architect.whatif(
+             'SELECT * FROM adv_t WHERE kind = $1 AND created_at > $2',
+             ARRAY[(SELECT replace(ddl, ' CONCURRENTLY', '') FROM architect.advise_query(
+                      'SELECT * FROM adv_t WHERE kind = $1 AND created_at > $2'))])),
+          true, 'the advised DDL, fed back to whatif, is used by the planner');
+
+-- advice log and outcomes
+SELECT is((SELECT count(*) FROM architect.record_advice(ARRAY['SELECT * FROM adv_t WHERE kind = 7'],
+                                                        NULL, ARRAY[4242]::bigint[])),
+          1::bigint, 'record_advice files the advice');
+SELECT is((SELECT verdict FROM architect.advice_outcomes WHERE relation = 'adv_t'::regclass),
+          'not built', 'an index not built yet is reported as such');
+CREATE INDEX adv_t_kind ON adv_t (kind);
+SELECT is((SELECT verdict FROM architect.advice_outcomes WHERE relation = 'adv_t'::regclass),
+          'unused', 'built but never scanned: unused');
+SELECT is((SELECT index FROM architect.advice_outcomes WHERE relation = 'adv_t'::regclass),
+          'adv_t_kind'::regclass, 'the built index is found by its leading columns');
+SELECT is((SELECT improved_queryids FROM architect.advice_log WHERE relation = 'adv_t'::regclass),
+          ARRAY[4242]::bigint[], 'the log keeps the statements the advice should improve');
+
+SELECT * FROM finish();
+ROLLBACK;
