@@ -47,6 +47,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -124,6 +125,18 @@ op_strategy_any(Oid opno)
 	return strategy;
 }
 
+/* SQL text of a clause on one table, columns unqualified */
+static char *
+deparse_on_rel(Node *clause, Index varno, Oid relid)
+{
+	Node	   *copy = copyObject(clause);
+
+	if (varno != 1)
+		ChangeVarNodes(copy, varno, 1, 0);
+	return deparse_expression(copy, deparse_context_for(get_rel_name(relid), relid),
+							  false, false);
+}
+
 static List *
 append_unique_int(List *l, int v)
 {
@@ -170,9 +183,7 @@ classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 
 				cp->attno = attno;
 				cp->selectivity = clause_selectivity(root, clause, 0, JOIN_INNER, NULL);
-				cp->sql = deparse_expression(clause,
-											 deparse_context_for(get_rel_name(use->relid), use->relid),
-											 false, false);
+				cp->sql = deparse_on_rel(clause, relid, use->relid);
 				use->consts = lappend(use->consts, cp);
 			}
 		}
@@ -209,9 +220,7 @@ classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 
 			cp->attno = attno;
 			cp->selectivity = clause_selectivity(root, clause, 0, JOIN_INNER, NULL);
-			cp->sql = deparse_expression(clause,
-										 deparse_context_for(get_rel_name(use->relid), use->relid),
-										 false, false);
+			cp->sql = deparse_on_rel(clause, relid, use->relid);
 			use->consts = lappend(use->consts, cp);
 		}
 	}
