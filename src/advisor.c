@@ -121,6 +121,7 @@ struct AdvTable
 	List	   *chosen;			/* Cand * */
 	List	   *existing;		/* key lists of existing indexes */
 	List	   *pool;			/* int attnos the workload uses here */
+	List	   *usesets;		/* Bitmapset * of columns one statement uses together */
 	Bitmapset  *indexed;		/* columns of existing indexes */
 	int			nindexes;
 	double		hot_ratio;
@@ -369,9 +370,30 @@ add_extensions(Advisor *adv, AdvTable *t)
 			List	   *inc = NIL;
 			int			i;
 
+			ListCell   *ls;
+			bool		together = false;
+
 			if (list_member_int(ch->keys, a))
 				continue;
 			keys = lappend_int(list_copy(ch->keys), a);
+			/* only columns some statement uses together with the index's keys */
+			foreach(ls, t->usesets)
+			{
+				Bitmapset  *set = (Bitmapset *) lfirst(ls);
+				ListCell   *lk;
+
+				together = true;
+				foreach(lk, keys)
+					if (!bms_is_member(lfirst_int(lk), set))
+					{
+						together = false;
+						break;
+					}
+				if (together)
+					break;
+			}
+			if (!together)
+				continue;
 			if (advisor_prefix_of_existing(keys, t->existing))
 				continue;
 			for (i = 0; i < ch->h->nkeycolumns; i++)
@@ -605,6 +627,20 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 			t->pool = list_append_unique_int(t->pool, lfirst_int(la));
 		foreach(la, use->join)
 			t->pool = list_append_unique_int(t->pool, lfirst_int(la));
+		{
+			Bitmapset  *set = NULL;
+
+			foreach(la, use->eq)
+				set = bms_add_member(set, lfirst_int(la));
+			foreach(la, use->range)
+				set = bms_add_member(set, lfirst_int(la));
+			foreach(la, use->sort)
+				set = bms_add_member(set, lfirst_int(la));
+			foreach(la, use->join)
+				set = bms_add_member(set, lfirst_int(la));
+			if (set)
+				t->usesets = lappend(t->usesets, set);
+		}
 
 		specs = advisor_candidates(use, t->existing);
 		foreach(ls, specs)
