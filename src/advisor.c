@@ -25,7 +25,11 @@
  * also writes one entry into every existing index, times the table's HOT
  * ratio (pg_stat_user_tables n_tup_hot_upd / n_tup_upd).  An UPDATE that
  * stays HOT writes no entry.  DELETE writes none (vacuum's cost is not
- * modelled).
+ * modelled).  With write_stats => true, a table the workload does not write
+ * is charged from pg_stat_user_tables instead: (n_tup_ins + non-HOT
+ * n_tup_upd) / (seq_scan + idx_scan) entries per execution of each reading
+ * statement.  Off by default because the counters include bulk loads and
+ * cover a different period than the statements' weights.
  *
  * Selection (Schlosser, Kossmann, Boissier, "Efficient Scalable Multi-
  * Attribute Index Selection Using Recursive Strategies", ICDE 2019, in
@@ -76,6 +80,7 @@ PG_FUNCTION_INFO_V1(architect_advise_query);
 
 int			advisor_storage_budget_mb = 0;
 int			advisor_max_indexes_per_table = 3;
+static bool advisor_write_stats = false;	/* per call, see advise_workload */
 double		advisor_min_benefit_pct = 0.1;
 
 typedef struct AdvTable AdvTable;
@@ -126,6 +131,8 @@ struct AdvTable
 	int			nindexes;
 	double		hot_ratio;
 	double		c_entry;
+	bool		has_dml;		/* the workload writes this table */
+	double		stat_entries_per_scan;	/* pg_stat_user_tables estimate */
 	int			version;
 };
 
@@ -181,6 +188,24 @@ table_get(Advisor *adv, Oid relid, double tuples)
 		? DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_hot_updated,
 											ObjectIdGetDatum(relid))) / upd
 		: 1.0;
+	{
+		/* flushed counters plus this transaction's own, not yet flushed */
+		double		ins = DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_inserted,
+															ObjectIdGetDatum(relid))) +
+			DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_inserted,
+											  ObjectIdGetDatum(relid)));
+		double		scans = DatumGetInt64(DirectFunctionCall1(pg_stat_get_numscans,
+															  ObjectIdGetDatum(relid)));
+		ListCell   *li;
+
+		/* seq_scan of the table plus idx_scan of its indexes */
+		foreach(li, ids)
+			scans += DatumGetInt64(DirectFunctionCall1(pg_stat_get_numscans,
+													   ObjectIdGetDatum(lfirst_oid(li))));
+
+		/* index entries a new index gets per scan of the table */
+		t->stat_entries_per_scan = (ins + upd * (1 - t->hot_ratio)) / Max(scans, 1.0);
+	}
 	t->c_entry = seq_page_cost + cpu_index_tuple_cost +
 		cpu_operator_cost * log2(Max(tuples, 1.0) + 1.0);
 	adv->tables = lappend(adv->tables, t);
@@ -257,6 +282,19 @@ write_cost(Cand *c)
 		}
 		total += q->weight * entries * t->c_entry / q->maint_cost;
 	}
+
+	/*
+	 * No DML of this table in the workload: optionally read the write rate
+	 * from pg_stat_user_tables, as entries written per scan of the table,
+	 * charged to each execution of the statements that read it.
+	 */
+	if (!t->has_dml && advisor_write_stats)
+		foreach(lc, t->stmts)
+		{
+			AdvStmt    *q = (AdvStmt *) lfirst(lc);
+
+			total += q->norm * t->stat_entries_per_scan * t->c_entry;
+		}
 	return total;
 }
 
@@ -662,6 +700,7 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 			q->tables = lappend(q->tables, t);
 			t->stmts = lappend(t->stmts, q);
 		}
+		t->has_dml = true;
 		q->dml_rows = Max(1.0, (IsA(p, ModifyTable) && p->lefttree)
 						  ? p->lefttree->plan_rows : p->plan_rows);
 		q->maint_cost = q->base_cost +
@@ -811,7 +850,8 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 
 /*
  * architect.advise_workload(queries text[], weights float8[] DEFAULT NULL,
- *							 queryids bigint[] DEFAULT NULL)
+ *							 queryids bigint[] DEFAULT NULL,
+ *							 write_stats boolean DEFAULT false)
  */
 Datum
 architect_advise_workload(PG_FUNCTION_ARGS)
@@ -861,6 +901,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 					 errhint("Give one query id per statement, or NULL to compute them.")));
 	}
 
+	advisor_write_stats = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	adv = advisor_create();
 	i = 0;
 	foreach(lc, texts)
@@ -889,6 +930,7 @@ architect_advise_query(PG_FUNCTION_ARGS)
 				 errmsg("query must not be null"),
 				 errhint("Pass the text of a SELECT, INSERT, UPDATE or DELETE statement.")));
 	InitMaterializedSRF(fcinfo, 0);
+	advisor_write_stats = false;
 	adv = advisor_create();
 	add_statement(adv, text_to_cstring(PG_GETARG_TEXT_PP(0)), 1, 0, false, 0, true);
 	greedy(adv);

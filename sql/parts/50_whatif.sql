@@ -23,7 +23,8 @@ COMMENT ON FUNCTION architect.whatif(text, text[]) IS
 CREATE FUNCTION architect.advise_workload(
     queries text[],
     weights float8[] DEFAULT NULL,
-    queryids bigint[] DEFAULT NULL)
+    queryids bigint[] DEFAULT NULL,
+    write_stats boolean DEFAULT false)
 RETURNS TABLE (
     relation regclass,
     columns text[],
@@ -38,7 +39,7 @@ RETURNS TABLE (
 AS 'MODULE_PATHNAME', 'architect_advise_workload'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[]) IS
+COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolean) IS
   'Indexes to build for a workload of statements (weights = time spent in each, e.g. calls * mean_ms), validated by re-planning with hypothetical indexes';
 
 CREATE FUNCTION architect.advise_query(query text)

@@ -1,7 +1,7 @@
 -- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(20);
+SELECT plan(22);
 
 CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
                     created_at timestamptz NOT NULL, payload text);
@@ -71,6 +71,16 @@ SELECT is((SELECT index FROM architect.advice_outcomes WHERE relation = 'adv_t':
           'adv_t_kind'::regclass, 'the built index is found by its leading columns');
 SELECT is((SELECT improved_queryids FROM architect.advice_log WHERE relation = 'adv_t'::regclass),
           ARRAY[4242]::bigint[], 'the log keeps the statements the advice should improve');
+
+-- write_stats: pg_stat_user_tables counters charge a table the workload does not write
+CREATE TABLE adv_w (id int, k int);
+INSERT INTO adv_w SELECT i, i % 5000 FROM generate_series(1, 20000) i;
+ANALYZE adv_w;
+SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY['SELECT * FROM adv_w WHERE k = 3'])),
+          1::bigint, 'a read-only workload gets the index by default');
+SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY['SELECT * FROM adv_w WHERE k = 3'],
+                                                          write_stats => true)),
+          0::bigint, 'with write_stats, 20000 inserts and no scan make it not pay');
 
 SELECT * FROM finish();
 ROLLBACK;
