@@ -435,7 +435,8 @@ add_extensions(Advisor *adv, AdvTable *t)
 			if (advisor_prefix_of_existing(keys, t->existing))
 				continue;
 			for (i = 0; i < ch->h->nkeycolumns; i++)
-				desc = lappend_int(desc, ch->h->reverse_sort[i]);
+				desc = lappend_int(desc, (ch->h->reverse_sort[i] ? ADVISOR_DESC : 0) |
+								   (ch->h->nulls_first[i] ? ADVISOR_NULLS_FIRST : 0));
 			desc = lappend_int(desc, 0);
 			for (i = ch->h->nkeycolumns; i < ch->h->ncolumns; i++)
 				if (ch->h->indexkeys[i] != a)

@@ -22,6 +22,10 @@
 /* extension steps stop at this many key columns */
 #define ADVISOR_MAX_EXTEND_KEYS		4
 
+/* flags of a sort key (RelUse.sort_desc, advisor_index_sql's desc list) */
+#define ADVISOR_DESC				0x01
+#define ADVISOR_NULLS_FIRST			0x02
+
 /* "col = constant" on a table, for partial indexes */
 typedef struct ConstPred
 {
@@ -40,7 +44,7 @@ typedef struct RelUse
 	List	   *range;
 	List	   *join;
 	List	   *sort;			/* ORDER BY attnos on this table */
-	List	   *sort_desc;		/* int 0/1 per sort key */
+	List	   *sort_desc;		/* ADVISOR_DESC | ADVISOR_NULLS_FIRST per key */
 	bool		has_limit;
 	List	   *consts;			/* ConstPred */
 	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */

@@ -37,6 +37,8 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -143,12 +145,39 @@ append_unique_int(List *l, int v)
 	return list_append_unique_int(l, v);
 }
 
+static void classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
+							RelUse *use, bool in_or);
+
 static void
 classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 					 RelUse *use)
 {
-	Node	   *clause = (Node *) rinfo->clause;
+	classify_clause(root, rel, (Node *) rinfo->clause, use, false);
+}
+
+static void
+classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
+				RelUse *use, bool in_or)
+{
 	Index		relid = rel->relid;
+
+	/* a = 1 OR a = 2 (or b = 3): each arm can use its own index (BitmapOr) */
+	if (is_orclause(clause))
+	{
+		ListCell   *la;
+
+		foreach(la, ((BoolExpr *) clause)->args)
+			classify_clause(root, rel, (Node *) lfirst(la), use, true);
+		return;
+	}
+	if (is_andclause(clause))
+	{
+		ListCell   *la;
+
+		foreach(la, ((BoolExpr *) clause)->args)
+			classify_clause(root, rel, (Node *) lfirst(la), use, in_or);
+		return;
+	}
 
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
@@ -173,11 +202,29 @@ classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 			return;
 
 		strategy = op_strategy_any(opno);
+		if (strategy == 0 && other == r)
+		{
+			/* LIKE 'abc%' / ~ '^abc': a btree range when the pattern is anchored */
+			char	   *name = get_opname(opno);
+
+			other = strip_relabel(other);
+			if (name && (strcmp(name, "~~") == 0 || strcmp(name, "~") == 0) &&
+				IsA(other, Const) && !((Const *) other)->constisnull &&
+				((Const *) other)->consttype == TEXTOID)
+			{
+				char	   *pat = TextDatumGetCString(((Const *) other)->constvalue);
+
+				if ((name[1] == '~' && pat[0] != '\0' && pat[0] != '%' && pat[0] != '_') ||
+					(name[1] == '\0' && pat[0] == '^' && pat[1] != '\0'))
+					use->range = append_unique_int(use->range, attno);
+			}
+			return;
+		}
 		if (strategy == BTEqualStrategyNumber)
 		{
 			use->eq = append_unique_int(use->eq, attno);
 			other = strip_relabel(other);
-			if (IsA(other, Const) && !((Const *) other)->constisnull)
+			if (!in_or && IsA(other, Const) && !((Const *) other)->constisnull)
 			{
 				ConstPred  *cp = palloc0(sizeof(ConstPred));
 
@@ -215,6 +262,7 @@ classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 		if (attno == 0)
 			attno = var_of((Node *) get_notclausearg((Expr *) clause), relid);
 		use->eq = append_unique_int(use->eq, attno);
+		if (!in_or)
 		{
 			ConstPred  *cp = palloc0(sizeof(ConstPred));
 
@@ -239,6 +287,11 @@ advisor_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (!probe_active || rte->rtekind != RTE_RELATION ||
 		rel->reloptkind != RELOPT_BASEREL ||
 		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW))
+		return;
+	/* system catalogs and information_schema are not ours to index */
+	if (IsCatalogRelationOid(rte->relid) ||
+		IsToastNamespace(get_rel_namespace(rte->relid)) ||
+		strcmp(get_namespace_name(get_rel_namespace(rte->relid)), "information_schema") == 0)
 		return;
 
 	use = palloc0(sizeof(RelUse));
@@ -321,7 +374,8 @@ advisor_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 				break;
 			}
 			keys = lappend_int(keys, found);
-			desc = lappend_int(desc, pk->pk_strategy == BTGreaterStrategyNumber);
+			desc = lappend_int(desc, (pk->pk_strategy == BTGreaterStrategyNumber ? ADVISOR_DESC : 0) |
+							   (pk->pk_nulls_first ? ADVISOR_NULLS_FIRST : 0));
 		}
 		if (all)
 		{
@@ -507,7 +561,8 @@ emit(List **out, RelUse *use, List *keys, List *desc, List *include,
 		return;
 	if (list_length(keys) + list_length(include) > INDEX_MAX_KEYS)
 		return;
-	if (strcmp(method, "btree") == 0 && advisor_prefix_of_existing(keys, existing))
+	/* an existing btree whose keys start with these serves them already */
+	if (advisor_prefix_of_existing(keys, existing))
 		return;
 	if (check_selectivity &&
 		key_selectivity(use->relid, keys, use->tuples) > ADVISOR_MAX_PROBE_FRACTION)
@@ -537,8 +592,13 @@ advisor_index_sql(Oid relid, const char *method, List *keys, List *desc,
 	i = 0;
 	foreach(lc, keys)
 	{
-		appendStringInfo(&buf, "%s%s%s", i ? ", " : "", col(relid, lfirst_int(lc)),
-						 (desc && list_nth_int(desc, i)) ? " DESC" : "");
+		int			flags = desc ? list_nth_int(desc, i) : 0;
+		bool		d = (flags & ADVISOR_DESC) != 0;
+		bool		nf = (flags & ADVISOR_NULLS_FIRST) != 0;
+
+		appendStringInfo(&buf, "%s%s%s%s", i ? ", " : "", col(relid, lfirst_int(lc)),
+						 d ? " DESC" : "",
+						 nf == d ? "" : (nf ? " NULLS FIRST" : " NULLS LAST"));
 		i++;
 	}
 	appendStringInfoChar(&buf, ')');
@@ -664,11 +724,12 @@ advisor_candidates(RelUse *use, List *existing)
 		{
 			if (list_member_int(k, lfirst_int(lc)))
 				continue;
+			/* the first sort key ascending; the others keep their relative order */
 			if (first)
-				flip = lfirst_int(ld) != 0;
+				flip = (lfirst_int(ld) & ADVISOR_DESC) != 0;
 			first = false;
 			k = lappend_int(k, lfirst_int(lc));
-			d = lappend_int(d, (lfirst_int(ld) != 0) != flip);
+			d = lappend_int(d, flip ? (lfirst_int(ld) ^ (ADVISOR_DESC | ADVISOR_NULLS_FIRST)) : lfirst_int(ld));
 		}
 		if (list_length(k) > list_length(eq))
 		{

@@ -89,9 +89,13 @@ whatif_init(void)
 static void
 whatif_reject(Node *stmt, const char *text)
 {
+	const char *tag = CreateCommandName(stmt);
+
+	if (IsA(stmt, SelectStmt))
+		tag = "SELECT INTO";
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cannot plan a %s statement", CreateCommandName(stmt)),
+			 errmsg("cannot plan utility statement %s", tag),
 			 errdetail("Statement: %s", text),
 			 errhint("The what-if engine plans SELECT, INSERT, UPDATE, DELETE and MERGE statements only.")));
 }

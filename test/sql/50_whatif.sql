@@ -146,6 +146,14 @@ SELECT columns, ddl ~ 'INCLUDE \(amount\)' AS covering FROM architect.advise_que
   'SELECT customer_id, amount FROM orders WHERE customer_id = 42');
 -- an UPDATE with a WHERE is advised too
 SELECT columns FROM architect.advise_query('UPDATE orders SET amount = 0 WHERE customer_id = 42');
+-- sort directions: mixed directions and NULLS FIRST are kept, relative to the first key
+SELECT columns FROM architect.advise_query('SELECT * FROM orders ORDER BY customer_id DESC, created_at LIMIT 5');
+SELECT columns FROM architect.advise_query('SELECT * FROM orders ORDER BY created_at NULLS FIRST LIMIT 5');
+-- OR of equalities on one column
+SELECT columns FROM architect.advise_query('SELECT * FROM orders WHERE customer_id = 1 OR customer_id = 2');
+-- system catalogs are never advised
+SELECT count(*) FROM architect.advise_query('SELECT * FROM pg_class WHERE relname = ''x''');
+SELECT * FROM architect.advise_query('SELECT * INTO nope FROM orders');
 -- no useful index: no row
 SELECT count(*) FROM architect.advise_query('SELECT count(*) FROM orders');
 
