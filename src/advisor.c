@@ -353,7 +353,18 @@ evaluate(Advisor *adv, Cand *c)
 }
 
 static Cand *
+cand_add_hypo(Advisor *adv, AdvTable *t, const char *sql, const char *origin,
+			  HypoIndex *h);
+
+static Cand *
 cand_add(Advisor *adv, AdvTable *t, const char *sql, const char *origin)
+{
+	return cand_add_hypo(adv, t, sql, origin, NULL);
+}
+
+static Cand *
+cand_add_hypo(Advisor *adv, AdvTable *t, const char *sql, const char *origin,
+			  HypoIndex *h)
 {
 	SeenEntry  *e;
 	bool		found;
@@ -372,7 +383,7 @@ cand_add(Advisor *adv, AdvTable *t, const char *sql, const char *origin)
 	c->sql = pstrdup(sql);
 	c->origin = origin;
 	c->version = -1;
-	c->h = hypo_from_sql(sql);
+	c->h = h ? h : hypo_from_sql(sql);
 	for (i = 0; i < c->h->ncolumns; i++)
 	{
 		if (i < c->h->nkeycolumns)
@@ -852,7 +863,8 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 /*
  * architect.advise_workload(queries text[], weights float8[] DEFAULT NULL,
  *							 queryids bigint[] DEFAULT NULL,
- *							 write_stats boolean DEFAULT false)
+ *							 write_stats boolean DEFAULT false,
+ *							 candidates text[] DEFAULT NULL)
  */
 Datum
 architect_advise_workload(PG_FUNCTION_ARGS)
@@ -911,6 +923,31 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 					  wdat ? DatumGetFloat8(wdat[i]) : 0, wdat != NULL,
 					  (qdat && !qnull[i]) ? DatumGetInt64(qdat[i]) : 0, false);
 		i++;
+	}
+
+	/* candidates from elsewhere (e.g. architect.scans), as CREATE INDEX texts */
+	if (!PG_ARGISNULL(4))
+	{
+		foreach(lc, whatif_text_array(PG_GETARG_ARRAYTYPE_P(4), "candidates"))
+		{
+			const char *sql = (const char *) lfirst(lc);
+			HypoIndex  *h = hypo_from_sql(sql);
+			ListCell   *lt;
+			List	   *keys = NIL;
+			int			k;
+
+			for (k = 0; k < h->nkeycolumns; k++)
+				keys = lappend_int(keys, h->indexkeys[k]);
+			foreach(lt, adv->tables)
+			{
+				AdvTable   *t = (AdvTable *) lfirst(lt);
+
+				/* only tables the workload reads, never an existing prefix */
+				if (t->relid == h->relid && t->stmts != NIL &&
+					!advisor_prefix_of_existing(keys, t->existing))
+					cand_add_hypo(adv, t, sql, "given candidate", h);
+			}
+		}
 	}
 	greedy(adv);
 	prune(adv);

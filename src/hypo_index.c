@@ -41,6 +41,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_opclass.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "miscadmin.h"
@@ -419,6 +420,7 @@ hypo_from_sql(const char *sql)
 	h->atttypmod = palloc0(sizeof(int32) * h->ncolumns);
 	h->attcoll = palloc0(sizeof(Oid) * h->ncolumns);
 	h->indexcollations = palloc0(sizeof(Oid) * h->nkeycolumns);
+	h->opclass = palloc0(sizeof(Oid) * h->nkeycolumns);
 	h->opfamily = palloc0(sizeof(Oid) * h->nkeycolumns);
 	h->opcintype = palloc0(sizeof(Oid) * h->nkeycolumns);
 	h->reverse_sort = palloc0(sizeof(bool) * h->nkeycolumns);
@@ -453,6 +455,7 @@ hypo_from_sql(const char *sql)
 			Oid			opclass;
 
 			opclass = ResolveOpClass(elem->opclass, h->atttype[i], amname, h->relam);
+			h->opclass[i] = opclass;
 			h->opfamily[i] = get_opclass_family(opclass);
 			h->opcintype[i] = get_opclass_input_type(opclass);
 			h->indexcollations[i] = elem->collation
@@ -544,6 +547,21 @@ hypo_columns_text(HypoIndex *h, int col)
 	initStringInfo(&buf);
 	appendStringInfoString(&buf,
 						   quote_identifier(get_attname(h->relid, h->indexkeys[col], false)));
+	if (col < h->nkeycolumns &&
+		h->opclass[col] != GetDefaultOpClass(h->atttype[col], h->relam))
+	{
+		HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(h->opclass[col]));
+
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_opclass opc = (Form_pg_opclass) GETSTRUCT(tup);
+
+			appendStringInfo(&buf, " %s",
+							 quote_qualified_identifier(get_namespace_name(opc->opcnamespace),
+														NameStr(opc->opcname)));
+			ReleaseSysCache(tup);
+		}
+	}
 	if (col < h->nkeycolumns && h->amcanorder)
 	{
 		if (h->reverse_sort[col])

@@ -35,6 +35,7 @@ typedef struct HypoIndex
 	int32	   *atttypmod;
 	Oid		   *attcoll;
 	Oid		   *indexcollations;	/* per key column */
+	Oid		   *opclass;
 	Oid		   *opfamily;
 	Oid		   *opcintype;
 	bool	   *reverse_sort;

@@ -24,7 +24,8 @@ CREATE FUNCTION architect.advise_workload(
     queries text[],
     weights float8[] DEFAULT NULL,
     queryids bigint[] DEFAULT NULL,
-    write_stats boolean DEFAULT false)
+    write_stats boolean DEFAULT false,
+    candidates text[] DEFAULT NULL)
 RETURNS TABLE (
     relation regclass,
     columns text[],
@@ -39,7 +40,7 @@ RETURNS TABLE (
 AS 'MODULE_PATHNAME', 'architect_advise_workload'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolean) IS
+COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolean, text[]) IS
   'Indexes to build for a workload of statements (weights = time spent in each, e.g. calls * mean_ms), validated by re-planning with hypothetical indexes';
 
 CREATE FUNCTION architect.advise_query(query text)

@@ -4,11 +4,14 @@
 -- workload comes from: today architect.statements if it exists (capture
 -- builds), with total_ms as the weight.  To switch the source, edit this
 -- function only; the view and architect.advise_workload() stay as they are.
+-- "candidates" (CREATE INDEX texts) is where candidates derived from
+-- architect.scans go once it exists; NULL means the advisor's own only.
 
 CREATE FUNCTION architect.advice_workload(
     OUT queries text[],
     OUT weights float8[],
-    OUT queryids bigint[])
+    OUT queryids bigint[],
+    OUT candidates text[])
 RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -45,7 +48,8 @@ COMMENT ON FUNCTION architect.advice_workload() IS
 CREATE VIEW architect.index_advice AS
   SELECT a.*
     FROM architect.advice_workload() w
-    CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids) a
+    CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
+                                                 candidates => w.candidates) a
    WHERE w.queries IS NOT NULL;
 
 COMMENT ON VIEW architect.index_advice IS
@@ -149,7 +153,7 @@ BEGIN
               FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
              WHERE k.n <= i.indnkeyatts)[1:cardinality(l.columns)]
-           = (SELECT array_agg(regexp_replace(c, '( DESC)?( NULLS (FIRST|LAST))?$', '') ORDER BY n)
+           = (SELECT array_agg(substring(c from '^("(?:[^"]|"")*"|[^ ]+)') ORDER BY n)
                 FROM unnest(l.columns) WITH ORDINALITY AS u(c, n))
      ORDER BY i.indexrelid
      LIMIT 1;

@@ -187,6 +187,12 @@ SELECT relation, columns, cardinality(improved_queryids) AS statements
     'SELECT * FROM orders WHERE customer_id = 3 ORDER BY created_at LIMIT 3',
     'VACUUM orders',
     'SELECT * FROM gone']);
+-- candidates given from outside (architect.scans later): evaluated like the
+-- advisor's own; here an operator class the advisor does not try itself
+SELECT columns, ddl, reason ~ '^given candidate' AS given FROM architect.advise_workload(
+    ARRAY['SELECT * FROM orders WHERE note LIKE ''xy%'''],
+    candidates => ARRAY['CREATE INDEX ON orders (note text_pattern_ops)', 'CREATE INDEX ON "Order Items" ("SKU")',
+                        'CREATE INDEX ON orders (id)']);
 -- per-table cap and storage budget
 SET pg_architect.advisor_max_indexes_per_table = 1;
 SELECT count(*) AS capped FROM architect.advise_workload(ARRAY[
