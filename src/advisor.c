@@ -406,7 +406,8 @@ add_extensions(Advisor *adv, AdvTable *t)
 		Cand	   *ch = (Cand *) lfirst(lc);
 		ListCell   *la;
 
-		if (ch->extended || ch->h->relam != BTREE_AM_OID || ch->h->indpred != NIL)
+		if (ch->extended || ch->h->relam != BTREE_AM_OID || ch->h->indpred != NIL ||
+			ch->h->indexprs != NIL)
 			continue;
 		ch->extended = true;
 		if (ch->h->nkeycolumns >= ADVISOR_MAX_EXTEND_KEYS)

@@ -47,6 +47,7 @@ typedef struct RelUse
 	List	   *sort_desc;		/* ADVISOR_DESC | ADVISOR_NULLS_FIRST per key */
 	bool		has_limit;
 	List	   *consts;			/* ConstPred */
+	List	   *exprs;			/* String: expressions compared to constants */
 	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */
 } RelUse;
 
@@ -61,6 +62,7 @@ typedef struct CandSpec
 extern PlannedStmt *advisor_probe(WhatifStmt *s, List **uses);
 extern List *advisor_candidates(RelUse *use, List *existing);
 extern List *advisor_existing_keys(Oid relid);
+extern bool advisor_expr_index_exists(Oid relid, const char *expr);
 extern bool advisor_prefix_of_existing(List *keys, List *existing);
 extern char *advisor_index_sql(Oid relid, const char *method, List *keys,
 							   List *desc, List *include, const char *pred);

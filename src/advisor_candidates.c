@@ -36,6 +36,7 @@
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
+#include "access/genam.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
@@ -46,11 +47,14 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/value.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
+#include "utils/relcache.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -139,6 +143,20 @@ deparse_on_rel(Node *clause, Index varno, Oid relid)
 							  false, false);
 }
 
+/* true if n is an immutable expression of this relation's columns only */
+static bool
+expr_of(PlannerInfo *root, Node *n, Index relid)
+{
+	Relids		varnos;
+
+	n = strip_relabel(n);
+	if (n == NULL || IsA(n, Var) || IsA(n, Const) || IsA(n, Param))
+		return false;
+	varnos = pull_varnos(root, n);
+	return bms_membership(varnos) == BMS_SINGLETON && bms_is_member(relid, varnos) &&
+		!contain_mutable_functions(n) && !contain_subplans(n);
+}
+
 static List *
 append_unique_int(List *l, int v)
 {
@@ -199,7 +217,26 @@ classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 				return;
 		}
 		else
+		{
+			/* lower(email) = $1: an expression of this table's columns */
+			Node	   *expr = NULL;
+
+			if (expr_of(root, l, relid) && is_pseudo_const(r))
+				expr = l;
+			else if (expr_of(root, r, relid) && is_pseudo_const(l))
+			{
+				expr = r;
+				opno = get_commutator(opno);
+			}
+			if (expr && OidIsValid(opno))
+			{
+				strategy = op_strategy_any(opno);
+				if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
+					use->exprs = list_append_unique(use->exprs,
+													makeString(deparse_on_rel(expr, relid, use->relid)));
+			}
 			return;
+		}
 
 		strategy = op_strategy_any(opno);
 		if (strategy == 0 && other == r)
@@ -506,6 +543,33 @@ advisor_existing_keys(Oid relid)
 	return out;
 }
 
+/* true if a valid index of relid has this expression as its first key */
+bool
+advisor_expr_index_exists(Oid relid, const char *expr)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *ids = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, ids)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		List	   *exprs = RelationGetIndexExpressions(idx);
+
+		if (idx->rd_index->indisvalid && idx->rd_index->indkey.values[0] == 0 && exprs != NIL &&
+			strcmp(deparse_expression(linitial(exprs),
+									  deparse_context_for(get_rel_name(relid), relid),
+									  false, false), expr) == 0)
+			found = true;
+		index_close(idx, AccessShareLock);
+		if (found)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /* true if keys is a prefix of (or equal to) one of the existing key lists */
 bool
 advisor_prefix_of_existing(List *keys, List *existing)
@@ -789,7 +853,25 @@ advisor_candidates(RelUse *use, List *existing)
 			 existing, false);
 	}
 
-	/* 7. hash for a wide equality column */
+	/* 7. expressions compared to constants: an expression index */
+	foreach(lc, use->exprs)
+	{
+		const char *expr = strVal(lfirst(lc));
+		CandSpec   *c;
+
+		if (advisor_expr_index_exists(use->relid, expr))
+			continue;
+		c = palloc0(sizeof(CandSpec));
+		c->relid = use->relid;
+		c->sql = psprintf("CREATE INDEX ON %s USING btree ((%s))",
+						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(use->relid)),
+													 get_rel_name(use->relid)),
+						  expr);
+		c->origin = "expression index: the statement compares an expression of the table's columns";
+		out = lappend(out, c);
+	}
+
+	/* 8. hash for a wide equality column */
 	foreach(lc, eq)
 	{
 		AttrNumber	a = lfirst_int(lc);
@@ -799,7 +881,7 @@ advisor_candidates(RelUse *use, List *existing)
 			emit(&out, use, list_make1_int(a), NIL, NIL, "hash", NULL,
 				 "hash: equality only on a wide column, smaller than a btree", existing, true);
 	}
-	/* 8. brin for a range column that follows the physical order */
+	/* 9. brin for a range column that follows the physical order */
 	foreach(lc, range)
 	{
 		AttrNumber	a = lfirst_int(lc);

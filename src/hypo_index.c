@@ -171,6 +171,12 @@ hypo_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 		}
 		info->relam = h->relam;
 		info->indexprs = NIL;
+		if (h->indexprs != NIL)
+		{
+			info->indexprs = copyObject(h->indexprs);
+			if (rel->relid != 1)
+				ChangeVarNodes((Node *) info->indexprs, 1, rel->relid, 0);
+		}
 		info->indpred = NIL;
 		if (h->indpred != NIL)
 		{
@@ -179,14 +185,24 @@ hypo_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 				ChangeVarNodes((Node *) info->indpred, 1, rel->relid, 0);
 		}
 		info->indextlist = NIL;
-		for (i = 0; i < h->ncolumns; i++)
 		{
-			Var		   *var = makeVar(rel->relid, h->indexkeys[i], h->atttype[i],
-									  h->atttypmod[i], h->attcoll[i], 0);
+			ListCell   *le = list_head(info->indexprs);
 
-			info->indextlist = lappend(info->indextlist,
-									   makeTargetEntry((Expr *) var, i + 1,
-													   NULL, false));
+			for (i = 0; i < h->ncolumns; i++)
+			{
+				Expr	   *expr;
+
+				if (h->indexkeys[i] != 0)
+					expr = (Expr *) makeVar(rel->relid, h->indexkeys[i], h->atttype[i],
+											h->atttypmod[i], h->attcoll[i], 0);
+				else
+				{
+					expr = (Expr *) lfirst(le);
+					le = lnext(info->indexprs, le);
+				}
+				info->indextlist = lappend(info->indextlist,
+										   makeTargetEntry(expr, i + 1, NULL, false));
+			}
 		}
 		info->indrestrictinfo = NIL;
 		info->predOK = false;
@@ -264,7 +280,7 @@ hypo_estimate_size(HypoIndex *h, double heap_tuples, BlockNumber heap_pages,
 
 	for (i = 0; i < h->ncolumns; i++)
 	{
-		int32		w = get_attavgwidth(h->relid, h->indexkeys[i]);
+		int32		w = h->indexkeys[i] != 0 ? get_attavgwidth(h->relid, h->indexkeys[i]) : 0;
 
 		if (w <= 0)
 			w = get_typavgwidth(h->atttype[i], h->atttypmod[i]);
@@ -416,6 +432,7 @@ hypo_from_sql(const char *sql)
 				 errmsg("access method \"%s\" does not support included columns", amname)));
 
 	h->indexkeys = palloc0(sizeof(AttrNumber) * h->ncolumns);
+	h->exprs = palloc0(sizeof(Node *) * h->ncolumns);
 	h->atttype = palloc0(sizeof(Oid) * h->ncolumns);
 	h->atttypmod = palloc0(sizeof(int32) * h->ncolumns);
 	h->attcoll = palloc0(sizeof(Oid) * h->ncolumns);
@@ -433,11 +450,35 @@ hypo_from_sql(const char *sql)
 		AttrNumber	attno;
 
 		if (elem->name == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("expression columns are not supported in hypothetical indexes"),
-					 errhint("Index plain columns; test expression indexes on a copy of the table.")));
-		attno = get_attnum(relid, elem->name);
+		{
+			Node	   *expr = elem->expr;
+
+			/* transformIndexStmt turned a plain column in parentheses into a Var */
+			if (IsA(expr, Var) && ((Var *) expr)->varattno > 0)
+				attno = ((Var *) expr)->varattno;
+			else
+			{
+				if (i >= h->nkeycolumns)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("expressions are not supported in included columns")));
+				if (contain_mutable_functions(expr))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+							 errmsg("functions in index expression must be marked IMMUTABLE")));
+				expr = eval_const_expressions(NULL, expr);
+				fix_opfuncids(expr);
+				h->indexkeys[i] = 0;
+				h->exprs[i] = expr;
+				h->indexprs = lappend(h->indexprs, expr);
+				h->atttype[i] = exprType(expr);
+				h->atttypmod[i] = exprTypmod(expr);
+				h->attcoll[i] = exprCollation(expr);
+				goto opclass;
+			}
+		}
+		else
+			attno = get_attnum(relid, elem->name);
 		if (attno == InvalidAttrNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -450,6 +491,7 @@ hypo_from_sql(const char *sql)
 		h->indexkeys[i] = attno;
 		get_atttypetypmodcoll(relid, attno, &h->atttype[i], &h->atttypmod[i],
 							  &h->attcoll[i]);
+opclass:
 		if (i < h->nkeycolumns)
 		{
 			Oid			opclass;
@@ -531,7 +573,8 @@ hypo_from_sql(const char *sql)
 		appendStringInfo(&buf, "<hypothetical %s", get_rel_name(relid));
 		for (i = 0; i < h->ncolumns; i++)
 			appendStringInfo(&buf, "%s%s", i == 0 ? " (" : ", ",
-							 get_attname(relid, h->indexkeys[i], false));
+							 h->indexkeys[i] != 0 ? get_attname(relid, h->indexkeys[i], false)
+							 : hypo_columns_text(h, i));
 		appendStringInfoString(&buf, ")>");
 		h->name = buf.data;
 	}
@@ -545,8 +588,14 @@ hypo_columns_text(HypoIndex *h, int col)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf,
-						   quote_identifier(get_attname(h->relid, h->indexkeys[col], false)));
+	if (h->indexkeys[col] == 0)
+		appendStringInfo(&buf, "(%s)",
+						 deparse_expression(h->exprs[col],
+											deparse_context_for(get_rel_name(h->relid), h->relid),
+											false, false));
+	else
+		appendStringInfoString(&buf,
+							   quote_identifier(get_attname(h->relid, h->indexkeys[col], false)));
 	if (col < h->nkeycolumns &&
 		h->opclass[col] != GetDefaultOpClass(h->atttype[col], h->relam))
 	{
@@ -589,7 +638,8 @@ hypo_ddl(HypoIndex *h, bool concurrently)
 	initStringInfo(&cols);
 	for (i = 0; i < h->nkeycolumns; i++)
 		appendStringInfo(&cols, "%s%s", i ? "_" : "",
-						 get_attname(h->relid, h->indexkeys[i], false));
+						 h->indexkeys[i] != 0 ? get_attname(h->relid, h->indexkeys[i], false)
+						 : "expr");
 	idxname = ChooseRelationName(relname, cols.data, "idx", nsp, false);
 
 	initStringInfo(&buf);

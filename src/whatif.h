@@ -30,7 +30,9 @@ typedef struct HypoIndex
 	Oid			relam;			/* btree, hash, brin */
 	int			ncolumns;		/* key + INCLUDE columns */
 	int			nkeycolumns;
-	AttrNumber *indexkeys;		/* attnos, ncolumns entries */
+	AttrNumber *indexkeys;		/* attnos, ncolumns entries; 0 = expression */
+	Node	  **exprs;			/* per column: expression (varno 1) or NULL */
+	List	   *indexprs;		/* the expressions in column order, varno 1 */
 	Oid		   *atttype;		/* per column: type, typmod, collation */
 	int32	   *atttypmod;
 	Oid		   *attcoll;

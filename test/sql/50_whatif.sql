@@ -85,6 +85,10 @@ SELECT indexes_used FROM architect.whatif('SELECT * FROM orders WHERE status = '
 -- hash index for equality
 SELECT indexes_used FROM architect.whatif('SELECT * FROM orders WHERE note = ''abc''',
                                           ARRAY['CREATE INDEX h ON orders USING hash (note)']);
+-- expression index
+SELECT indexes_used, plan_after ~ 'lower' AS on_expression
+  FROM architect.whatif('SELECT * FROM orders WHERE lower(status) = $1 AND customer_id = 5',
+                        ARRAY['CREATE INDEX ex ON orders (lower(status), customer_id)']);
 -- parameters: planned as a generic plan
 SELECT indexes_used, plan_after ~ '\$1' AS generic
   FROM architect.whatif('SELECT * FROM orders WHERE customer_id = $1', ARRAY['CREATE INDEX p ON orders (customer_id)']);
@@ -109,7 +113,8 @@ SELECT * FROM architect.whatif('SELECT 1', ARRAY['DROP TABLE orders']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders (no_such_column)']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON no_such_table (a)']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders USING gin (note)']);
-SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders ((amount + 1))']);
+SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders ((amount > random()))']);
+SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders (id) INCLUDE ((amount + 1))']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY[NULL]);
 SELECT * FROM architect.advise_query(NULL);
 SELECT * FROM architect.advise_query('TRUNCATE orders');
@@ -146,6 +151,8 @@ SELECT columns, ddl ~ 'INCLUDE \(amount\)' AS covering FROM architect.advise_que
   'SELECT customer_id, amount FROM orders WHERE customer_id = 42');
 -- an UPDATE with a WHERE is advised too
 SELECT columns FROM architect.advise_query('UPDATE orders SET amount = 0 WHERE customer_id = 42');
+-- an expression compared to a constant gets an expression index
+SELECT columns, ddl FROM architect.advise_query('SELECT * FROM "Order Items" WHERE ("SKU" % 1000) = 7');
 -- sort directions: mixed directions and NULLS FIRST are kept, relative to the first key
 SELECT columns FROM architect.advise_query('SELECT * FROM orders ORDER BY customer_id DESC, created_at LIMIT 5');
 SELECT columns FROM architect.advise_query('SELECT * FROM orders ORDER BY created_at NULLS FIRST LIMIT 5');
