@@ -17,6 +17,10 @@
  *	- get_relation_info_hook: appends an IndexOptInfo per active hypothetical
  *	  index on the relation being planned.
  *	- explain_get_index_name_hook: names hypothetical indexes in EXPLAIN.
+ *	- planner_hook: hides the active indexes from any nested planning that
+ *	  does not come from the what-if engine (which calls standard_planner
+ *	  directly), e.g. a query run by a function evaluated while folding
+ *	  constants; such a plan could be executed.
  *
  * Sizes follow the AM's page layout: btree leaf items of MAXALIGN(8 + sum of
  * pg_statistic.stawidth) plus a line pointer, pages filled to fillfactor,
@@ -74,11 +78,14 @@ static Oid	hypo_next_oid = 0;
 int			hypo_fillfactor = BTREE_DEFAULT_FILLFACTOR;
 
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static planner_hook_type prev_planner_hook = NULL;
 static explain_get_index_name_hook_type prev_explain_get_index_name_hook = NULL;
 
 static void hypo_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 								   bool inhparent, RelOptInfo *rel);
 static const char *hypo_explain_index_name(Oid indexId);
+static PlannedStmt *hypo_planner(Query *parse, const char *query_string,
+								 int cursorOptions, ParamListInfo boundParams);
 
 void
 hypo_index_install_hooks(void)
@@ -87,6 +94,42 @@ hypo_index_install_hooks(void)
 	get_relation_info_hook = hypo_get_relation_info;
 	prev_explain_get_index_name_hook = explain_get_index_name_hook;
 	explain_get_index_name_hook = hypo_explain_index_name;
+	prev_planner_hook = planner_hook;
+	planner_hook = hypo_planner;
+}
+
+/*
+ * The what-if engine calls standard_planner directly, so a call that comes
+ * through planner_hook while indexes are pushed is somebody else's: a query
+ * run by a function the planner evaluates while folding constants.  Hide
+ * the hypothetical indexes from it, so that nothing can ever execute a plan
+ * that uses one.
+ */
+static PlannedStmt *
+hypo_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	PlannedStmt *volatile result = NULL;
+	List	   *saved;
+
+	if (hypo_active == NIL)
+		return prev_planner_hook
+			? prev_planner_hook(parse, query_string, cursorOptions, boundParams)
+			: standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	saved = hypo_push(NIL);
+	PG_TRY();
+	{
+		result = prev_planner_hook
+			? prev_planner_hook(parse, query_string, cursorOptions, boundParams)
+			: standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		hypo_pop(saved);
+	}
+	PG_END_TRY();
+	return result;
 }
 
 /*

@@ -95,6 +95,17 @@ SELECT indexes_used, plan_after ~ '\$1' AS generic
 -- DML is planned, not executed
 SELECT indexes_used FROM architect.whatif('DELETE FROM orders WHERE customer_id = 7', ARRAY['CREATE INDEX d ON orders (customer_id)']);
 SELECT count(*) FROM orders WHERE customer_id = 7;
+-- a function the planner folds (immutable, runs a query) plans and executes
+-- its own query without the hypothetical indexes
+CREATE FUNCTION count_customer(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE r int;
+BEGIN
+  SELECT count(*) INTO r FROM orders WHERE customer_id = x;
+  RETURN r;
+END $$;
+SELECT indexes_used FROM architect.whatif('SELECT * FROM orders WHERE customer_id = count_customer(3)',
+                                          ARRAY['CREATE INDEX nested ON orders (customer_id)']);
+DROP FUNCTION count_customer(int);
 -- the hypothetical indexes are gone once the call returns
 EXPLAIN (COSTS OFF) SELECT * FROM orders WHERE customer_id = 42;
 SELECT count(*) FROM pg_class WHERE relname IN ('o_cc', 'cov', 'useless', 'part', 'h', 'p', 'd');
