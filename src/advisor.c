@@ -915,7 +915,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 					 errhint("Give one query id per statement, or NULL to compute them.")));
 	}
 
-	advisor_write_stats = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	advisor_write_stats = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	adv = advisor_create();
 	i = 0;
 	foreach(lc, texts)
@@ -927,7 +927,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	}
 
 	/* candidates from elsewhere (e.g. architect.scans), as CREATE INDEX texts */
-	if (!PG_ARGISNULL(4))
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
 	{
 		foreach(lc, whatif_text_array(PG_GETARG_ARRAYTYPE_P(4), "candidates"))
 		{
