@@ -311,8 +311,7 @@ hypo_predicate_rows(RangeVar *relation, Node *raw_pred, const char *sql)
 
 /* Estimate pages, tuples and tree height; see the header comment. */
 static void
-hypo_estimate_size(HypoIndex *h, double heap_tuples, BlockNumber heap_pages,
-				   int fillfactor)
+hypo_estimate_size(HypoIndex *h, BlockNumber heap_pages, int fillfactor)
 {
 	double		tuples = h->tuples;
 	double		data = 0;
@@ -374,7 +373,6 @@ hypo_estimate_size(HypoIndex *h, double heap_tuples, BlockNumber heap_pages,
 	}
 	h->pages = (BlockNumber) Min(pages, (double) MaxBlockNumber);
 	h->size_bytes = (double) h->pages * BLCKSZ;
-	(void) heap_tuples;
 }
 
 /*
@@ -604,7 +602,7 @@ opclass:
 	h->amcanreturn = (h->relam == BTREE_AM_OID);
 	h->amcostestimate = (void (*) ()) am->amcostestimate;
 
-	hypo_estimate_size(h, heap_tuples, heap_pages, fillfactor);
+	hypo_estimate_size(h, heap_pages, fillfactor);
 
 	if (stmt->idxname)
 		h->name = pstrdup(stmt->idxname);

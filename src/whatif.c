@@ -365,7 +365,6 @@ architect_whatif(PG_FUNCTION_ARGS)
 	Datum	   *names;
 	Datum	   *sizes;
 	int			nused = 0;
-	int			i;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -412,7 +411,6 @@ architect_whatif(PG_FUNCTION_ARGS)
 	values[4] = PointerGetDatum(construct_array(sizes, nused, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[5] = CStringGetTextDatum(whatif_explain(s, before, NIL));
 	values[6] = CStringGetTextDatum(whatif_explain(s, after, hypos));
-	(void) i;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
