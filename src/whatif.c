@@ -27,6 +27,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -101,6 +103,109 @@ whatif_reject(Node *stmt, const char *text)
 }
 
 /*
+ * pg_stat_statements normalises a typed literal such as timestamptz '...'
+ * or interval '1 day' into "timestamptz $1", which is not SQL.  Rewrite
+ * "<type name> $n" into "$n::<type name>" outside quotes and comments.  A
+ * type name directly followed by a parameter never occurs in valid SQL, so
+ * this cannot change the meaning of a statement that parses.
+ */
+static const char *const typed_literal_types[] = {
+	"timestamp without time zone", "timestamp with time zone",
+	"time without time zone", "time with time zone",
+	"double precision", "character varying",
+	"timestamptz", "timestamp", "timetz", "time", "date", "interval",
+	"numeric", "decimal", "integer", "int", "int2", "int4", "int8",
+	"bigint", "smallint", "real", "float4", "float8", "boolean", "bool",
+	"text", "varchar", "char", "character", "bytea", "uuid", "jsonb",
+	"json", "inet", "cidr", "macaddr", "money", "xml", "bit", "varbit",
+	"point", "box", "tsquery", "tsvector", NULL
+};
+
+static bool
+is_ident_char(char c)
+{
+	return isalnum((unsigned char) c) || c == '_' || (unsigned char) c >= 0x80;
+}
+
+static const char *
+whatif_retype_params(const char *text)
+{
+	StringInfoData out;
+	const char *p = text;
+	const char *copied = text;
+	bool		changed = false;
+
+	if (strchr(text, '$') == NULL)
+		return text;
+	initStringInfo(&out);
+	while (*p)
+	{
+		if (*p == '\'' || *p == '"')
+		{
+			char		q = *p++;
+
+			while (*p && !(*p == q && p[1] != q))
+				p += (*p == q) ? 2 : 1;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '*')
+		{
+			const char *end = strstr(p + 2, "*/");
+
+			p = end ? end + 2 : p + strlen(p);
+			continue;
+		}
+		if (*p == '$' && isdigit((unsigned char) p[1]) && (p == text || !is_ident_char(p[-1])))
+		{
+			const char *num = p + 1;
+			const char *numend = num;
+			const char *before = p;
+			int			k;
+
+			while (isdigit((unsigned char) *numend))
+				numend++;
+			while (before > copied && isspace((unsigned char) before[-1]))
+				before--;
+			for (k = 0; typed_literal_types[k] != NULL; k++)
+			{
+				const char *tn = typed_literal_types[k];
+				size_t		len = strlen(tn);
+				const char *start = before - len;
+
+				if (before - copied < (ptrdiff_t) len || before == p)
+					continue;
+				if (pg_strncasecmp(start, tn, len) != 0)
+					continue;
+				/* a whole word, not a qualified or quoted name */
+				if (start > text && (is_ident_char(start[-1]) || start[-1] == '.' ||
+									 start[-1] == '"'))
+					continue;
+				appendBinaryStringInfo(&out, copied, start - copied);
+				appendStringInfo(&out, "$%.*s::%s", (int) (numend - num), num, tn);
+				copied = numend;
+				changed = true;
+				break;
+			}
+			p = numend;
+			continue;
+		}
+		p++;
+	}
+	if (!changed)
+		return text;
+	appendStringInfoString(&out, copied);
+	return out.data;
+}
+
+/*
  * Parse, analyse and rewrite one statement.  Errors (syntax, unknown
  * table, utility statement, several statements) are raised here, with the
  * parser's own error codes where it has one.
@@ -124,6 +229,7 @@ whatif_prepare(const char *text)
 				 errmsg("query must not be null"),
 				 errhint("Pass the text of a SELECT, INSERT, UPDATE or DELETE statement.")));
 
+	text = whatif_retype_params(text);
 	raws = raw_parser(text, RAW_PARSE_DEFAULT);
 	if (raws == NIL)
 		ereport(ERROR,

@@ -92,6 +92,11 @@ SELECT indexes_used, plan_after ~ 'lower' AS on_expression
 -- parameters: planned as a generic plan
 SELECT indexes_used, plan_after ~ '\$1' AS generic
   FROM architect.whatif('SELECT * FROM orders WHERE customer_id = $1', ARRAY['CREATE INDEX p ON orders (customer_id)']);
+-- texts normalised by pg_stat_statements: typed literals become "interval $2",
+-- which is re-typed as $2::interval (never inside quotes or comments)
+SELECT indexes_used, plan_after FROM architect.whatif(
+  'SELECT * FROM orders WHERE created_at > timestamptz $1 - interval $2 AND note <> ''date $9'' /* int $8 */ AND customer_id = int $3',
+  ARRAY['CREATE INDEX n ON orders (customer_id)']);
 -- DML is planned, not executed
 SELECT indexes_used FROM architect.whatif('DELETE FROM orders WHERE customer_id = 7', ARRAY['CREATE INDEX d ON orders (customer_id)']);
 SELECT count(*) FROM orders WHERE customer_id = 7;
