@@ -182,14 +182,18 @@ table_get(Advisor *adv, Oid relid, double tuples)
 	t->indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
 	relation_close(rel, AccessShareLock);
 
+	/* flushed counters plus this transaction's own, not yet flushed */
 	upd = DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_updated,
-											ObjectIdGetDatum(relid)));
+											ObjectIdGetDatum(relid))) +
+		DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_updated,
+										  ObjectIdGetDatum(relid)));
 	t->hot_ratio = upd > 0
-		? DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_hot_updated,
-											ObjectIdGetDatum(relid))) / upd
+		? (DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_hot_updated,
+											 ObjectIdGetDatum(relid))) +
+		   DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_hot_updated,
+											 ObjectIdGetDatum(relid)))) / upd
 		: 1.0;
 	{
-		/* flushed counters plus this transaction's own, not yet flushed */
 		double		ins = DatumGetInt64(DirectFunctionCall1(pg_stat_get_tuples_inserted,
 															ObjectIdGetDatum(relid))) +
 			DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_inserted,

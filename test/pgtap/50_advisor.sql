@@ -1,7 +1,7 @@
 -- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(24);
 
 CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
                     created_at timestamptz NOT NULL, payload text);
@@ -81,6 +81,21 @@ SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY['SELECT * FROM a
 SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY['SELECT * FROM adv_w WHERE k = 3'],
                                                           write_stats => true)),
           0::bigint, 'with write_stats, 20000 inserts and no scan make it not pay');
+
+-- HOT: an index on a column the workload updates loses HOT updates; the HOT
+-- ratio comes from this table's real counters
+CREATE TABLE adv_hot (id int PRIMARY KEY, score int NOT NULL, note text) WITH (fillfactor = 50);
+INSERT INTO adv_hot SELECT i, i, 'n' FROM generate_series(1, 5000) i;
+ANALYZE adv_hot;
+UPDATE adv_hot SET score = score + 1 WHERE id <= 2000;
+SELECT cmp_ok((SELECT n_tup_hot_upd::float8 / n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'adv_hot'::regclass),
+              '>', 0.9::float8, 'the updates were HOT');
+SELECT ok((SELECT write_overhead > 0 AND reason ~ 'HOT ratio (0\.9|1\.00)'
+             FROM architect.advise_workload(
+                    ARRAY['SELECT * FROM adv_hot WHERE score = $1', 'UPDATE adv_hot SET score = score + 1 WHERE id = $1'],
+                    ARRAY[100, 1]::float8[])
+            WHERE relation = 'adv_hot'::regclass),
+          'an index on the updated column pays for the HOT updates it breaks, and says so');
 
 SELECT * FROM finish();
 ROLLBACK;
