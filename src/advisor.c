@@ -463,6 +463,26 @@ add_extensions(Advisor *adv, AdvTable *t)
 	}
 }
 
+/* a chosen btree index starts with c's keys and holds all its columns */
+static bool
+prefix_of_chosen(Cand *c)
+{
+	ListCell   *lc;
+
+	if (c->h->relam != BTREE_AM_OID || c->h->indpred != NIL)
+		return false;
+	foreach(lc, c->t->chosen)
+	{
+		Cand	   *ch = (Cand *) lfirst(lc);
+
+		if (ch->h->relam == BTREE_AM_OID && ch->h->indpred == NIL &&
+			ch->h->indexprs == NIL && c->h->indexprs == NIL &&
+			keys_prefix(c->keys, ch->keys) && bms_is_subset(c->cols, ch->cols))
+			return true;
+	}
+	return false;
+}
+
 static void
 greedy(Advisor *adv)
 {
@@ -490,7 +510,7 @@ greedy(Advisor *adv)
 				double		net;
 				double		ratio;
 
-				if (c->chosen)
+				if (c->chosen || prefix_of_chosen(c))
 					continue;
 				if (c->version != t->version)
 					evaluate(adv, c);
