@@ -177,6 +177,8 @@ table_get(Advisor *adv, Oid relid, double tuples)
 	t->existing = advisor_existing_keys(relid);
 
 	rel = relation_open(relid, AccessShareLock);
+	if (tuples <= 0)			/* a DML target the statement does not scan */
+		t->tuples = tuples = Max(rel->rd_rel->reltuples, 0);
 	ids = RelationGetIndexList(rel);
 	t->nindexes = list_length(ids);
 	t->indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
@@ -631,6 +633,37 @@ skip_statement(Advisor *adv, ErrorData *edata)
 		adv->first_skip = pstrdup(edata->message);
 }
 
+/*
+ * Everything about one statement that can fail: analysis, the probe plan,
+ * the candidates and their hypothetical indexes.  Touches nothing of the
+ * advisor but reads its candidate table, so that a failure leaves no trace.
+ */
+static PlannedStmt *
+prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
+{
+	PlannedStmt *plan;
+	ListCell   *lc;
+
+	q->ws = whatif_prepare(text);
+	plan = advisor_probe(q->ws, uses);
+	foreach(lc, *uses)
+	{
+		RelUse	   *use = (RelUse *) lfirst(lc);
+		ListCell   *ls;
+
+		use->specs = advisor_candidates(use, advisor_existing_keys(use->relid));
+		foreach(ls, use->specs)
+		{
+			CandSpec   *spec = (CandSpec *) lfirst(ls);
+
+			if (strlen(spec->sql) < sizeof(((SeenEntry *) 0)->key) &&
+				hash_search(adv->seen, spec->sql, HASH_FIND, NULL) == NULL)
+				spec->h = hypo_from_sql(spec->sql);
+		}
+	}
+	return plan;
+}
+
 /* analyse + probe one statement; on failure (lenient mode) skip it */
 static void
 add_statement(Advisor *adv, const char *text, int ordinal, double weight,
@@ -644,18 +677,14 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	ListCell   *lc;
 
 	if (strict)
-	{
-		q->ws = whatif_prepare(text);
-		plan = advisor_probe(q->ws, &uses);
-	}
+		plan = prepare_statement(adv, q, text, &uses);
 	else
 	{
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(cxt);
 		PG_TRY();
 		{
-			q->ws = whatif_prepare(text);
-			plan = advisor_probe(q->ws, &uses);
+			plan = prepare_statement(adv, q, text, &uses);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
@@ -685,7 +714,6 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	{
 		RelUse	   *use = (RelUse *) lfirst(lc);
 		AdvTable   *t = table_get(adv, use->relid, use->tuples);
-		List	   *specs;
 		ListCell   *ls;
 		ListCell   *la;
 
@@ -717,12 +745,11 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 				t->usesets = lappend(t->usesets, set);
 		}
 
-		specs = advisor_candidates(use, t->existing);
-		foreach(ls, specs)
+		foreach(ls, use->specs)
 		{
 			CandSpec   *spec = (CandSpec *) lfirst(ls);
 
-			cand_add(adv, t, spec->sql, spec->origin);
+			cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
 		}
 	}
 

@@ -49,6 +49,7 @@ typedef struct RelUse
 	List	   *consts;			/* ConstPred */
 	List	   *exprs;			/* String: expressions compared to constants */
 	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */
+	List	   *specs;			/* CandSpec, filled by the advisor */
 } RelUse;
 
 /* one candidate, before it becomes a HypoIndex */
@@ -57,6 +58,7 @@ typedef struct CandSpec
 	Oid			relid;
 	char	   *sql;			/* CREATE INDEX ON ... */
 	const char *origin;			/* why it was generated */
+	HypoIndex  *h;				/* built while the statement is prepared */
 } CandSpec;
 
 extern PlannedStmt *advisor_probe(WhatifStmt *s, List **uses);
