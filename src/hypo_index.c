@@ -24,7 +24,10 @@
  *
  * Sizes follow the AM's page layout: btree leaf items of MAXALIGN(8 + sum of
  * pg_statistic.stawidth) plus a line pointer, pages filled to fillfactor,
- * inner levels by fan-out, one metapage; hash buckets at 75 % fill; brin one
+ * inner levels by fan-out, one metapage; with deduplication (when every key
+ * opclass has "equal image" support and there is no INCLUDE) one posting
+ * tuple per distinct key value (pg_statistic.stadistinct) plus 6 bytes per
+ * row; hash buckets at 75 % fill; brin one
  * summary tuple per 128 heap pages.  Tuples come from reltuples (or the
  * relation size when never analysed), times the predicate's selectivity for
  * a partial index, which is estimated by planning "SELECT FROM t WHERE p".
@@ -38,6 +41,7 @@
 #include <math.h>
 
 #include "access/amapi.h"
+#include "access/hash.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/table.h"
@@ -46,6 +50,7 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_statistic.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "miscadmin.h"
@@ -309,6 +314,51 @@ hypo_predicate_rows(RangeVar *relation, Node *raw_pred, const char *sql)
 	return plan->planTree->plan_rows;
 }
 
+/* the largest btree item, as BTMaxItemSizeNoHeapTid() of a default page */
+#define BTMaxItemSizeNoHeapTid_ \
+	((double) MAXALIGN_DOWN((BLCKSZ - MAXALIGN(SizeOfPageHeaderData + 3 * sizeof(ItemIdData)) - \
+							 MAXALIGN(sizeof(BTPageOpaqueData))) / 3))
+
+/*
+ * Distinct key values of a btree that would deduplicate, or 0 when it
+ * would not: INCLUDE columns, expressions, or an operator class without
+ * "equal image" support (numeric, floats, nondeterministic collations), as
+ * _bt_allequalimage decides for a real index.
+ */
+static double
+hypo_dedup_groups(HypoIndex *h, double tuples)
+{
+	double		groups = 1;
+	int			i;
+
+	if (h->ncolumns > h->nkeycolumns || h->indexprs != NIL || tuples < 2)
+		return 0;
+	for (i = 0; i < h->nkeycolumns; i++)
+	{
+		Oid			proc = get_opfamily_proc(h->opfamily[i], h->opcintype[i],
+											 h->opcintype[i], BTEQUALIMAGE_PROC);
+		HeapTuple	tup;
+		double		nd = 0;
+
+		if (!OidIsValid(proc) ||
+			!DatumGetBool(OidFunctionCall1Coll(proc, h->indexcollations[i],
+											   ObjectIdGetDatum(h->opcintype[i]))))
+			return 0;
+		tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(h->relid),
+							  Int16GetDatum(h->indexkeys[i]), BoolGetDatum(false));
+		if (!HeapTupleIsValid(tup))
+			return 0;			/* no statistics: assume unique */
+		nd = ((Form_pg_statistic) GETSTRUCT(tup))->stadistinct;
+		ReleaseSysCache(tup);
+		if (nd < 0)
+			nd = -nd * tuples;
+		if (nd <= 0)
+			return 0;
+		groups *= nd;
+	}
+	return Min(groups, tuples);
+}
+
 /* Estimate pages, tuples and tree height; see the header comment. */
 static void
 hypo_estimate_size(HypoIndex *h, BlockNumber heap_pages, int fillfactor)
@@ -336,10 +386,30 @@ hypo_estimate_size(HypoIndex *h, BlockNumber heap_pages, int fillfactor)
 		double		fanout;
 		int			height = 0;
 
+		double		groups;
+
 		itemsz = MAXALIGN(sizeof(IndexTupleData) + (Size) data) + sizeof(ItemIdData);
 		usable = (BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(BTPageOpaqueData)))
 			* fillfactor / 100.0;
-		leaf = Max(1.0, ceil(tuples * itemsz / usable));
+		groups = hypo_dedup_groups(h, tuples);
+		if (groups > 0 && groups < tuples * 0.9)
+		{
+			/*
+			 * Deduplication: one posting-list tuple per key value and page
+			 * share, holding a 6-byte heap TID per row, at most about a
+			 * third of a page each.
+			 */
+			double		per_posting = floor((BTMaxItemSizeNoHeapTid_ -
+											 MAXALIGN(sizeof(IndexTupleData) + (Size) data)) /
+											sizeof(ItemPointerData));
+			double		dups = tuples / groups;
+			double		npost = groups * ceil(dups / Max(per_posting, 1.0));
+			double		bytes = npost * itemsz + tuples * sizeof(ItemPointerData);
+
+			leaf = Max(1.0, ceil(bytes / usable));
+		}
+		else
+			leaf = Max(1.0, ceil(tuples * itemsz / usable));
 		/* inner pages are filled to 70 % and hold the same key width */
 		fanout = Max(2.0, floor((BLCKSZ - SizeOfPageHeaderData) * 0.70 / itemsz));
 		pages = leaf;
@@ -355,10 +425,33 @@ hypo_estimate_size(HypoIndex *h, BlockNumber heap_pages, int fillfactor)
 	}
 	else if (h->relam == HASH_AM_OID)
 	{
-		/* hash entries hold the 4-byte hash code only */
+		/*
+		 * Hash entries hold the 4-byte hash code only.  The build allocates
+		 * tuples / (entries per 75 %-full page) buckets, rounded up as
+		 * _hash_init does: to a power of 2 up to 512 buckets, then to the
+		 * next quarter of the doubling ("splitpoint phases").
+		 */
+		double		ffactor;
+		double		want;
+		double		buckets = 2;
+
 		itemsz = MAXALIGN(sizeof(IndexTupleData) + sizeof(uint32)) + sizeof(ItemIdData);
-		usable = (BLCKSZ - SizeOfPageHeaderData - 16) * 0.75;
-		pages = Max(2.0, ceil(tuples * itemsz / usable)) + 2;	/* meta + bitmap */
+		usable = (BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(HashPageOpaqueData))) * 0.75;
+		ffactor = Max(10.0, floor(usable / itemsz));
+		want = tuples / ffactor;
+		while (buckets < want)
+		{
+			if (buckets < 512)
+				buckets *= 2;
+			else
+			{
+				double		base = pow(2.0, floor(log2(buckets)));
+				double		step = base / 4;
+
+				buckets = (floor(buckets / step) + 1) * step;
+			}
+		}
+		pages = buckets + 2;	/* metapage and bitmap page */
 		h->tree_height = -1;
 	}
 	else

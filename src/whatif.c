@@ -31,6 +31,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "funcapi.h"
@@ -52,6 +53,7 @@
 #include "whatif.h"
 
 PG_FUNCTION_INFO_V1(architect_whatif);
+PG_FUNCTION_INFO_V1(architect_hypothetical_index);
 
 void
 whatif_init(void)
@@ -517,6 +519,49 @@ architect_whatif(PG_FUNCTION_ARGS)
 	values[4] = PointerGetDatum(construct_array(sizes, nused, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[5] = CStringGetTextDatum(whatif_explain(s, before, NIL));
 	values[6] = CStringGetTextDatum(whatif_explain(s, after, hypos));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * architect.hypothetical_index(ddl text)
+ *	 -> relation, columns, method, est_size_bytes, est_tuples, est_pages,
+ *		tree_height, ddl: how the what-if engine sees one CREATE INDEX
+ */
+Datum
+architect_hypothetical_index(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	HypoIndex  *h;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+	Datum	   *cols;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("index definition must not be null"),
+				 errhint("Pass a CREATE INDEX statement.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	h = hypo_from_sql(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	cols = palloc0(sizeof(Datum) * h->ncolumns);
+	for (i = 0; i < h->ncolumns; i++)
+		cols[i] = CStringGetTextDatum(hypo_columns_text(h, i));
+
+	values[0] = ObjectIdGetDatum(h->relid);
+	values[1] = PointerGetDatum(construct_array(cols, h->nkeycolumns, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = CStringGetTextDatum(get_am_name(h->relam));
+	values[3] = Int64GetDatum((int64) h->size_bytes);
+	values[4] = Float8GetDatum(h->tuples);
+	values[5] = Int64GetDatum((int64) h->pages);
+	if (h->tree_height >= 0)
+		values[6] = Int32GetDatum(h->tree_height);
+	else
+		nulls[6] = true;
+	values[7] = CStringGetTextDatum(hypo_ddl(h, false));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -60,3 +60,20 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION architect.advise_query(text) IS
   'The indexes that make one statement cheapest, validated by re-planning with hypothetical indexes; never executes it';
+
+CREATE FUNCTION architect.hypothetical_index(
+    ddl text,
+    OUT relation regclass,
+    OUT columns text[],
+    OUT method text,
+    OUT est_size_bytes bigint,
+    OUT est_tuples float8,
+    OUT est_pages bigint,
+    OUT tree_height integer,
+    OUT normalized_ddl text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'architect_hypothetical_index'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION architect.hypothetical_index(text) IS
+  'How the what-if engine sees one CREATE INDEX statement: estimated size, tuples, pages, height; nothing is created';

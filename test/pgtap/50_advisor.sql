@@ -1,7 +1,7 @@
 -- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(33);
 
 CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
                     created_at timestamptz NOT NULL, payload text);
@@ -96,6 +96,32 @@ SELECT ok((SELECT write_overhead > 0 AND reason ~ 'HOT ratio (0\.9|1\.00)'
                     ARRAY[100, 1]::float8[])
             WHERE relation = 'adv_hot'::regclass),
           'an index on the updated column pays for the HOT updates it breaks, and says so');
+
+-- size model against real indexes: within 25 % (hash and brin within 40 %)
+CREATE TABLE adv_sz (id int, k int, t text, ts timestamptz, n numeric);
+INSERT INTO adv_sz SELECT i, i % 500, md5(i::text), timestamptz '2024-01-01' + i * interval '1 s', i / 7.0
+  FROM generate_series(1, 25000) i;
+ANALYZE adv_sz;
+CREATE FUNCTION pg_temp.size_ratio(ddl text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE est bigint; real bigint;
+BEGIN
+  SELECT est_size_bytes INTO est FROM architect.hypothetical_index(ddl);
+  EXECUTE replace(ddl, 'CREATE INDEX ON', 'CREATE INDEX adv_sz_real ON');
+  real := pg_relation_size('adv_sz_real');
+  EXECUTE 'DROP INDEX adv_sz_real';
+  RETURN est::float8 / real;
+END $$;
+SELECT cmp_ok(abs(ln(pg_temp.size_ratio(d))), '<', ln(1.25)::float8, 'size estimate of ' || d)
+  FROM unnest(ARRAY['CREATE INDEX ON adv_sz (id)',
+                    'CREATE INDEX ON adv_sz (k)',
+                    'CREATE INDEX ON adv_sz (t)',
+                    'CREATE INDEX ON adv_sz (k, ts DESC)',
+                    'CREATE INDEX ON adv_sz (k) INCLUDE (t)',
+                    'CREATE INDEX ON adv_sz (id) WHERE k < 50',
+                    'CREATE INDEX ON adv_sz (id) WITH (fillfactor = 50)']) d;
+SELECT cmp_ok(abs(ln(pg_temp.size_ratio(d))), '<', ln(1.4)::float8, 'size estimate of ' || d)
+  FROM unnest(ARRAY['CREATE INDEX ON adv_sz USING hash (t)',
+                    'CREATE INDEX ON adv_sz USING brin (ts)']) d;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -69,7 +69,7 @@ SELECT relallvisible = relpages AS all_visible FROM pg_class WHERE oid = 'orders
 
 -- ---------------------------------------------------------------- whatif
 SELECT cost_after < cost_before AS cheaper, benefit_pct > 90 AS big_win, indexes_used,
-       index_sizes_bytes[1] BETWEEN 300000 AND 1000000 AS size_plausible
+       index_sizes_bytes[1] BETWEEN 150000 AND 400000 AS size_plausible
   FROM architect.whatif('SELECT * FROM orders WHERE customer_id = 42',
                         ARRAY['CREATE INDEX ON orders (customer_id)']);
 SELECT plan_after FROM architect.whatif('SELECT id FROM orders WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 5',
