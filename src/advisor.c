@@ -66,6 +66,7 @@
 #include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -112,6 +113,7 @@ typedef struct Cand
 	double		gain;
 	double		write;
 	double		dsize;
+	double		ratio;			/* cached action_ratio, -1 if not eligible */
 	List	   *replaces;		/* chosen Cand * it absorbs */
 	bool		chosen;
 	bool		extended;		/* extension actions generated */
@@ -485,6 +487,33 @@ prefix_of_chosen(Cand *c)
 	return false;
 }
 
+/*
+ * The ratio an action would be picked by now: net benefit per byte, or -1
+ * when it is not eligible (below the threshold, over the budget, or a new
+ * index on a table that has reached its cap).
+ */
+static double
+action_ratio(Advisor *adv, Cand *c, double threshold, double budget)
+{
+	double		net = c->gain - c->write;
+
+	if (net <= threshold)
+		return -1;
+	if (budget >= 0 && adv->used_bytes + c->dsize > budget)
+		return -1;
+	if (list_length(c->t->chosen) >= advisor_max_indexes_per_table && c->replaces == NIL)
+		return -1;
+	return net / Max(c->dsize, (double) BLCKSZ);
+}
+
+/*
+ * Lazy greedy (CELF): a cached ratio is an upper bound once its table's
+ * configuration has changed, because adding indexes only lowers what the
+ * others can still gain.  Take the action with the best cached ratio; if
+ * it is stale, re-evaluate it and look again; if it is fresh, apply it.
+ * The exceptions are actions that absorb the index just chosen (their size
+ * and write cost drop): they are marked for re-evaluation.
+ */
 static void
 greedy(Advisor *adv)
 {
@@ -503,27 +532,16 @@ greedy(Advisor *adv)
 		foreach(lt, adv->tables)
 		{
 			AdvTable   *t = (AdvTable *) lfirst(lt);
-			bool		full = list_length(t->chosen) >= advisor_max_indexes_per_table;
 
 			add_extensions(adv, t);
 			foreach(lc, t->cands)
 			{
 				Cand	   *c = (Cand *) lfirst(lc);
-				double		net;
 				double		ratio;
 
 				if (c->chosen || prefix_of_chosen(c))
 					continue;
-				if (c->version != t->version)
-					evaluate(adv, c);
-				if (full && c->replaces == NIL)
-					continue;
-				if (budget >= 0 && adv->used_bytes + c->dsize > budget)
-					continue;
-				net = c->gain - c->write;
-				if (net <= threshold)
-					continue;
-				ratio = net / Max(c->dsize, (double) BLCKSZ);
+				ratio = c->version < 0 ? get_float8_infinity() : c->ratio;
 				if (ratio > best_ratio)
 				{
 					best_ratio = ratio;
@@ -531,8 +549,19 @@ greedy(Advisor *adv)
 				}
 			}
 		}
-		if (best == NULL || ++steps > 1000)
+		if (best == NULL || ++steps > 100000)
 			break;
+
+		if (best->version != best->t->version)
+		{
+			evaluate(adv, best);
+			best->ratio = action_ratio(adv, best, threshold, budget);
+			continue;
+		}
+		/* fresh, but the budget or the cap may have moved since */
+		best->ratio = action_ratio(adv, best, threshold, budget);
+		if (best->ratio <= 0)
+			continue;
 
 		/* apply */
 		{
@@ -555,6 +584,14 @@ greedy(Advisor *adv)
 				q->cur_cost = plan_cost(adv, q, t, t->chosen, NULL);
 			}
 			t->version++;
+			foreach(lc, t->cands)
+			{
+				Cand	   *c = (Cand *) lfirst(lc);
+
+				if (!c->chosen && c->h->relam == BTREE_AM_OID &&
+					keys_prefix(best->keys, c->keys))
+					c->version = -1;
+			}
 		}
 	}
 }
