@@ -3,15 +3,18 @@
  * advisor.c
  *		Whole-workload index selection: greedy benefit per byte with
  *		column-append extension steps, validated by re-planning.
- *		SQL: architect.advise_workload(queries, weights, queryids),
+ *		SQL: architect.advise_workload(queries, weights, queryids,
+ *									  write_stats, candidates),
  *			 architect.advise_query(query).
  *
  * Contract.  Input: statement texts with a weight each (the time the
  * workload spends in the statement, e.g. calls * mean_ms; by default the
  * planner's cost of one execution).  Each statement is analysed once and
  * probed once (advisor_candidates.c), which yields its base cost and the
- * candidates.  Statements that cannot be planned are skipped with a NOTICE
- * (advise_workload) or raise their error (advise_query).
+ * candidates.  Statements that cannot be planned, or whose candidates
+ * cannot be built, are skipped whole with a NOTICE (advise_workload: each
+ * statement is prepared in its own subtransaction) or raise their error
+ * (advise_query).
  *
  * Units.  The benefit of a configuration for statement q is
  * weight_q * (cost_q(before) - cost_q(config)) / cost_q(no new index), so
@@ -39,10 +42,12 @@
  * that table — while the net benefit exceeds
  * pg_architect.advisor_min_benefit_pct of the workload, the storage budget
  * (pg_architect.advisor_storage_budget) holds and the table has fewer than
- * pg_architect.advisor_max_indexes_per_table new indexes.  Benefits are
- * cached per action and recomputed only when the configuration of the
- * action's table changes (lazy greedy), so the planner runs roughly
- * (candidates + steps * actions per table) * statements per table times.
+ * pg_architect.advisor_max_indexes_per_table new indexes.  The search is
+ * lazy greedy (CELF, see greedy()): every action is evaluated once, then
+ * only the best stale one is re-evaluated before it is applied.  A final
+ * pass (prune) drops chosen indexes that later choices made redundant.
+ * Candidates given by the caller (e.g. derived from architect.scans) join
+ * the pool like the advisor's own.
  *
  * Every plan is made in a scratch memory context that is reset after its
  * cost and used indexes are read.  No shared state, no locks beyond the
