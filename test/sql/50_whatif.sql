@@ -180,6 +180,18 @@ SELECT * FROM architect.advise_query('SELECT * INTO nope FROM orders');
 -- no useful index: no row
 SELECT count(*) FROM architect.advise_query('SELECT count(*) FROM orders');
 
+-- the generated DDL runs as it is, and its rollback removes it again
+CREATE TEMP TABLE advised AS SELECT ddl, rollback_ddl FROM architect.advise_workload(ARRAY[
+    'SELECT * FROM "Order Items" WHERE "Order Id" = 17',
+    'SELECT * FROM orders WHERE customer_id = 5 ORDER BY created_at DESC NULLS LAST LIMIT 3',
+    'SELECT * FROM "Order Items" WHERE ("SKU" % 1000) = 7']);
+SELECT ddl FROM advised ORDER BY ddl \gexec
+SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
+ WHERE indrelid IN ('orders'::regclass, '"Order Items"'::regclass) AND NOT indisprimary ORDER BY 1::text;
+SELECT rollback_ddl FROM advised ORDER BY rollback_ddl \gexec
+SELECT count(*) FROM pg_index WHERE indrelid IN ('orders'::regclass, '"Order Items"'::regclass) AND NOT indisprimary;
+DROP TABLE advised;
+
 -- ---------------------------------------------------------------- advise_workload
 -- a write-hot copy of orders: the same read, but the workload updates the
 -- column the index would hold, and HOT updates would be lost
