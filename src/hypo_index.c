@@ -27,10 +27,16 @@
  * inner levels by fan-out, one metapage; with deduplication (when every key
  * opclass has "equal image" support and there is no INCLUDE) one posting
  * tuple per distinct key value (pg_statistic.stadistinct) plus 6 bytes per
- * row; hash buckets at 75 % fill; brin one
+ * row; hash buckets at 75 % fill, allocated as _hash_init does; brin one
  * summary tuple per 128 heap pages.  Tuples come from reltuples (or the
  * relation size when never analysed), times the predicate's selectivity for
  * a partial index, which is estimated by planning "SELECT FROM t WHERE p".
+ *
+ * Supported: btree, hash and brin; plain and expression key columns (an
+ * expression must be immutable; its width comes from its type), DESC,
+ * NULLS FIRST/LAST, operator classes, INCLUDE, partial predicates,
+ * fillfactor.  Not supported: other AMs (their cost estimators read the
+ * index itself), expressions in INCLUDE, partitioned parents.
  *
  * No locking beyond AccessShareLock on the table while defining.
  *
