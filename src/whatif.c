@@ -3,7 +3,6 @@
  * whatif.c
  *		The what-if engine: analyse a statement once, plan it with and
  *		without hypothetical indexes, report costs and plans.
- *		SQL: architect.whatif(query text, indexes text[]).
  *
  * Contract.  Statements are parsed, analysed and rewritten once
  * (whatif_prepare) and planned as many times as the caller wants
@@ -14,7 +13,11 @@
  *
  * Parameters ($1, $2, ...) are typed by parse analysis with variable
  * parameters and planned as a generic plan (no bound values), which is what
- * a prepared statement's generic plan would be.
+ * a prepared statement's generic plan would be.  Texts normalised by
+ * pg_stat_statements ("interval $1", from interval '1 day') are re-typed
+ * to "$1::interval" first (whatif_retype_params).
+ *
+ * SQL: architect.whatif(query, indexes), architect.hypothetical_index(ddl).
  *
  * Planning calls standard_planner directly, not planner_hook: a what-if
  * plan is not workload, and capture must not count it.  Locks: the ones
