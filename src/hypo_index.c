@@ -729,10 +729,20 @@ hypo_columns_text(HypoIndex *h, int col)
 
 	initStringInfo(&buf);
 	if (h->indexkeys[col] == 0)
-		appendStringInfo(&buf, "(%s)",
-						 deparse_expression(h->exprs[col],
-											deparse_context_for(get_rel_name(h->relid), h->relid),
-											false, false));
+	{
+		Node	   *e = h->exprs[col];
+		char	   *txt = deparse_expression(e,
+											 deparse_context_for(get_rel_name(h->relid), h->relid),
+											 false, false);
+
+		/* as pg_get_indexdef writes it: function-like expressions bare */
+		if ((IsA(e, FuncExpr) && ((FuncExpr *) e)->funcformat == COERCE_EXPLICIT_CALL) ||
+			IsA(e, CoalesceExpr) || IsA(e, MinMaxExpr) || IsA(e, SQLValueFunction) ||
+			IsA(e, XmlExpr))
+			appendStringInfoString(&buf, txt);
+		else
+			appendStringInfo(&buf, "(%s)", txt);
+	}
 	else
 		appendStringInfoString(&buf,
 							   quote_identifier(get_attname(h->relid, h->indexkeys[col], false)));

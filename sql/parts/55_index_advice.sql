@@ -143,7 +143,20 @@ BEGIN
     improved_queryids := l.improved_queryids;
     p95_ms_at_issue := l.p95_ms_at_issue;
     p95_ms_now := NULL;
-    -- an index on the relation whose leading key columns are the advised ones
+    -- the advised definition itself, under any name
+    SELECT i.indexrelid::regclass, coalesce(st.idx_scan, 0)
+      INTO index, idx_scan
+      FROM pg_index i
+      LEFT JOIN pg_stat_user_indexes st ON st.indexrelid = i.indexrelid
+     WHERE i.indrelid = l.relation AND i.indisvalid
+       AND regexp_replace(pg_get_indexdef(i.indexrelid),
+                          '^CREATE (UNIQUE )?INDEX ("(?:[^"]|"")*"|\S+) ON ', 'CREATE INDEX ON ')
+         = regexp_replace(l.ddl,
+                          '^CREATE INDEX (CONCURRENTLY )?(IF NOT EXISTS )?("(?:[^"]|"")*"|\S+) ON ', 'CREATE INDEX ON ')
+     ORDER BY i.indexrelid
+     LIMIT 1;
+    -- or an index on the relation whose leading key columns are the advised ones
+    IF index IS NULL THEN
     SELECT i.indexrelid::regclass, coalesce(st.idx_scan, 0)
       INTO index, idx_scan
       FROM pg_index i
@@ -157,6 +170,7 @@ BEGIN
                 FROM unnest(l.columns) WITH ORDINALITY AS u(c, n))
      ORDER BY i.indexrelid
      LIMIT 1;
+    END IF;
     IF to_regclass('architect.statements') IS NOT NULL THEN
       EXECUTE 'SELECT array_agg((SELECT max(s.p95_ms) FROM architect.statements s WHERE s.queryid = q) ORDER BY o)
                  FROM unnest($1) WITH ORDINALITY AS u(q, o)'

@@ -1,7 +1,7 @@
 -- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(35);
 
 CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
                     created_at timestamptz NOT NULL, payload text);
@@ -122,6 +122,13 @@ SELECT cmp_ok(abs(ln(pg_temp.size_ratio(d))), '<', ln(1.25)::float8, 'size estim
 SELECT cmp_ok(abs(ln(pg_temp.size_ratio(d))), '<', ln(1.4)::float8, 'size estimate of ' || d)
   FROM unnest(ARRAY['CREATE INDEX ON adv_sz USING hash (t)',
                     'CREATE INDEX ON adv_sz USING brin (ts)']) d;
+
+-- an expression index is recognised by its definition, under any name
+SELECT is((SELECT count(*) FROM architect.record_advice(ARRAY['SELECT * FROM adv_t WHERE lower(payload) = $1'])),
+          1::bigint, 'expression advice filed');
+CREATE INDEX adv_t_lower_payload ON adv_t (lower(payload));
+SELECT is((SELECT index FROM architect.advice_outcomes WHERE columns = ARRAY['lower(payload)']),
+          'adv_t_lower_payload'::regclass, 'the built expression index is found by its definition');
 
 SELECT * FROM finish();
 ROLLBACK;
