@@ -1,7 +1,7 @@
 -- Index advisor: privileges, GUCs, partial indexes, advice outcomes.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE TABLE adv_t (id int PRIMARY KEY, kind int NOT NULL, flagged boolean NOT NULL,
                     created_at timestamptz NOT NULL, payload text);
@@ -129,6 +129,13 @@ SELECT is((SELECT count(*) FROM architect.record_advice(ARRAY['SELECT * FROM adv
 CREATE INDEX adv_t_lower_payload ON adv_t (lower(payload));
 SELECT is((SELECT index FROM architect.advice_outcomes WHERE columns = ARRAY['lower(payload)']),
           'adv_t_lower_payload'::regclass, 'the built expression index is found by its definition');
+
+-- without given query ids, the core query id is computed (same for every constant)
+SELECT is((SELECT count(DISTINCT q) FROM architect.advise_workload(
+             ARRAY['SELECT * FROM adv_t WHERE kind = 1 AND created_at > now()',
+                   'SELECT * FROM adv_t WHERE kind = 2 AND created_at > now()']) a,
+             unnest(a.improved_queryids) q WHERE q <> 0),
+          1::bigint, 'statements differing only in constants share one computed query id');
 
 SELECT * FROM finish();
 ROLLBACK;
