@@ -1,0 +1,2 @@
+\set cid random(1, 100000)
+SELECT id, total, created_at FROM orders WHERE customer_id = :cid;

@@ -1,0 +1,275 @@
+-- The workload advisor over captured statements.
+--
+-- architect.advice_workload() is the one place that knows where the
+-- workload comes from: today architect.statements if it exists (capture
+-- builds), with total_ms as the weight.  To switch the source, edit this
+-- function only; the view and architect.advise_workload() stay as they are.
+-- "candidates" (CREATE INDEX texts) is where candidates derived from
+-- architect.scans go once it exists; NULL means the advisor's own only.
+
+CREATE FUNCTION architect.advice_workload(
+    OUT queries text[],
+    OUT weights float8[],
+    OUT queryids bigint[],
+    OUT candidates text[])
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  IF to_regclass('architect.statements') IS NULL THEN
+    RAISE NOTICE 'architect.index_advice has no workload: statement capture is not available'
+      USING HINT = 'Capture needs shared_preload_libraries = ''pg_architect''; meanwhile call architect.advise_workload(queries, weights).';
+    RETURN;
+  END IF;
+  EXECUTE $q$
+    SELECT array_agg(query ORDER BY total_ms DESC),
+           array_agg(total_ms::float8 ORDER BY total_ms DESC),
+           array_agg(queryid ORDER BY total_ms DESC)
+      FROM (SELECT s.query, s.total_ms, s.queryid
+              FROM architect.statements s
+             WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND s.toplevel
+               AND s.query IS NOT NULL
+               AND s.query <> '<insufficient privilege>'
+             ORDER BY s.total_ms DESC
+             LIMIT 500) top
+  $q$ INTO queries, weights, queryids;
+  IF queries IS NULL THEN
+    RAISE NOTICE 'architect.index_advice has no workload: no statement captured in this database yet'
+      USING HINT = 'Let the application run, then query architect.index_advice again.';
+  END IF;
+END
+$fn$;
+
+COMMENT ON FUNCTION architect.advice_workload() IS
+  'The workload architect.index_advice advises on: the 500 statements of this database with the most total time';
+
+CREATE VIEW architect.index_advice AS
+  SELECT a.*
+    FROM architect.advice_workload() w
+    CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
+                                                 candidates => w.candidates) a
+   WHERE w.queries IS NOT NULL;
+
+COMMENT ON VIEW architect.index_advice IS
+  'Indexes to build for the captured workload, what-if validated and write-aware, with DDL and rollback DDL';
+
+REVOKE ALL ON FUNCTION architect.advice_workload() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.advice_workload() TO pg_monitor;
+REVOKE ALL ON architect.index_advice FROM PUBLIC;
+GRANT SELECT ON architect.index_advice TO pg_monitor;
+
+-- Outcomes of issued advice.  architect.record_advice() files the current
+-- (or given) advice; architect.advice_outcomes says, per filed index,
+-- whether it was built, whether it is used, and how the p95 of the
+-- statements it was meant to improve moved (when capture is available).
+
+CREATE TABLE architect.advice_log (
+    advice_id bigserial PRIMARY KEY,
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    relation regclass NOT NULL,
+    columns text[] NOT NULL,
+    method text NOT NULL,
+    ddl text NOT NULL,
+    improved_queryids bigint[] NOT NULL DEFAULT '{}',
+    p95_ms_at_issue float8[]
+);
+
+COMMENT ON TABLE architect.advice_log IS
+  'Index advice as it was issued, with the p95 of the statements it should improve at that time';
+
+CREATE FUNCTION architect.record_advice(
+    queries text[] DEFAULT NULL,
+    weights float8[] DEFAULT NULL,
+    queryids bigint[] DEFAULT NULL)
+RETURNS SETOF architect.advice_log
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+  a record;
+  p95 float8[];
+  row architect.advice_log;
+BEGIN
+  FOR a IN
+    SELECT * FROM architect.advise_workload(queries, weights, queryids)
+     WHERE queries IS NOT NULL
+    UNION ALL
+    SELECT * FROM architect.index_advice WHERE queries IS NULL
+  LOOP
+    p95 := NULL;
+    IF to_regclass('architect.statements') IS NOT NULL THEN
+      EXECUTE 'SELECT array_agg((SELECT max(s.p95_ms) FROM architect.statements s WHERE s.queryid = q) ORDER BY o)
+                 FROM unnest($1) WITH ORDINALITY AS u(q, o)'
+        INTO p95 USING a.improved_queryids;
+    END IF;
+    INSERT INTO architect.advice_log (relation, columns, method, ddl, improved_queryids, p95_ms_at_issue)
+    VALUES (a.relation, a.columns, a.method, a.ddl, a.improved_queryids, p95)
+    RETURNING * INTO row;
+    RETURN NEXT row;
+  END LOOP;
+END
+$fn$;
+
+COMMENT ON FUNCTION architect.record_advice(text[], float8[], bigint[]) IS
+  'File the advice (of the captured workload, or of the given one) in architect.advice_log';
+
+CREATE FUNCTION architect.advice_outcomes(
+    OUT advice_id bigint,
+    OUT issued_at timestamptz,
+    OUT relation regclass,
+    OUT columns text[],
+    OUT index regclass,
+    OUT idx_scan bigint,
+    OUT improved_queryids bigint[],
+    OUT p95_ms_at_issue float8[],
+    OUT p95_ms_now float8[],
+    OUT verdict text,
+    OUT evidence text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  l architect.advice_log;
+  before float8;
+  after float8;
+BEGIN
+  FOR l IN SELECT * FROM architect.advice_log ORDER BY advice_id LOOP
+    advice_id := l.advice_id;
+    issued_at := l.issued_at;
+    relation := l.relation;
+    columns := l.columns;
+    improved_queryids := l.improved_queryids;
+    p95_ms_at_issue := l.p95_ms_at_issue;
+    p95_ms_now := NULL;
+    -- the advised definition itself, under any name
+    SELECT i.indexrelid::regclass, coalesce(st.idx_scan, 0)
+      INTO index, idx_scan
+      FROM pg_index i
+      LEFT JOIN pg_stat_user_indexes st ON st.indexrelid = i.indexrelid
+     WHERE i.indrelid = l.relation AND i.indisvalid
+       AND regexp_replace(pg_get_indexdef(i.indexrelid),
+                          '^CREATE (UNIQUE )?INDEX ("(?:[^"]|"")*"|\S+) ON ', 'CREATE INDEX ON ')
+         = regexp_replace(l.ddl,
+                          '^CREATE INDEX (CONCURRENTLY )?(IF NOT EXISTS )?("(?:[^"]|"")*"|\S+) ON ', 'CREATE INDEX ON ')
+     ORDER BY i.indexrelid
+     LIMIT 1;
+    -- or an index on the relation whose leading key columns are the advised ones
+    IF index IS NULL THEN
+    SELECT i.indexrelid::regclass, coalesce(st.idx_scan, 0)
+      INTO index, idx_scan
+      FROM pg_index i
+      LEFT JOIN pg_stat_user_indexes st ON st.indexrelid = i.indexrelid
+     WHERE i.indrelid = l.relation AND i.indisvalid
+       AND (SELECT array_agg(quote_ident(a.attname) ORDER BY k.n)
+              FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.n <= i.indnkeyatts)[1:cardinality(l.columns)]
+           = (SELECT array_agg(substring(c from '^("(?:[^"]|"")*"|[^ ]+)') ORDER BY n)
+                FROM unnest(l.columns) WITH ORDINALITY AS u(c, n))
+     ORDER BY i.indexrelid
+     LIMIT 1;
+    END IF;
+    IF to_regclass('architect.statements') IS NOT NULL THEN
+      EXECUTE 'SELECT array_agg((SELECT max(s.p95_ms) FROM architect.statements s WHERE s.queryid = q) ORDER BY o)
+                 FROM unnest($1) WITH ORDINALITY AS u(q, o)'
+        INTO p95_ms_now USING l.improved_queryids;
+    END IF;
+    SELECT avg(x) INTO before FROM unnest(l.p95_ms_at_issue) x;
+    SELECT avg(x) INTO after FROM unnest(p95_ms_now) x;
+    IF index IS NULL THEN
+      verdict := 'not built';
+      evidence := 'no valid index on ' || l.relation::text || ' starts with (' || array_to_string(l.columns, ', ') || ')';
+    ELSIF idx_scan = 0 THEN
+      verdict := 'unused';
+      evidence := index::text || ' exists but has not been scanned since statistics were reset';
+    ELSIF before IS NULL OR after IS NULL THEN
+      verdict := 'used';
+      evidence := index::text || ' scanned ' || idx_scan || ' times; no p95 to compare (capture needed)';
+    ELSIF after <= before * 0.9 THEN
+      verdict := 'kept';
+      evidence := format('mean p95 of the improved statements %s ms -> %s ms', round(before::numeric, 3), round(after::numeric, 3));
+    ELSIF after >= before * 1.1 THEN
+      verdict := 'regressed';
+      evidence := format('mean p95 of the improved statements %s ms -> %s ms', round(before::numeric, 3), round(after::numeric, 3));
+    ELSE
+      verdict := 'no effect';
+      evidence := format('mean p95 of the improved statements %s ms -> %s ms', round(before::numeric, 3), round(after::numeric, 3));
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+
+COMMENT ON FUNCTION architect.advice_outcomes() IS
+  'For each filed advice: built or not, used or not, and how the p95 of the statements it should improve moved; evidence only, nothing is dropped';
+
+CREATE VIEW architect.advice_outcomes AS SELECT * FROM architect.advice_outcomes();
+
+REVOKE ALL ON FUNCTION architect.record_advice(text[], float8[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON TABLE architect.advice_log FROM PUBLIC;
+GRANT SELECT ON TABLE architect.advice_log TO pg_monitor;
+REVOKE ALL ON FUNCTION architect.advice_outcomes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.advice_outcomes() TO pg_monitor;
+REVOKE ALL ON architect.advice_outcomes FROM PUBLIC;
+GRANT SELECT ON architect.advice_outcomes TO pg_monitor;
+
+-- Advice from pg_stat_statements, for instances where pg_architect is not
+-- preloaded but pg_stat_statements is (managed services).  Texts are the
+-- normalised ones; typed literals normalised into "interval $1" are
+-- re-typed by the what-if engine, statements that still do not parse are
+-- skipped with a NOTICE.
+
+CREATE FUNCTION architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
+RETURNS TABLE (
+    relation regclass,
+    columns text[],
+    method text,
+    ddl text,
+    rollback_ddl text,
+    est_size_bytes bigint,
+    est_benefit_pct float8,
+    improved_queryids bigint[],
+    write_overhead float8,
+    reason text)
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+  nsp text;
+BEGIN
+  IF max_statements IS NULL OR max_statements < 1 THEN
+    RAISE EXCEPTION 'max_statements must be a positive number'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give how many of the most time-consuming statements to advise on, e.g. 500.';
+  END IF;
+  SELECT n.nspname INTO nsp
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'pg_stat_statements';
+  IF nsp IS NULL THEN
+    RAISE EXCEPTION 'pg_stat_statements is not installed in this database'
+      USING ERRCODE = 'undefined_object',
+            HINT = 'CREATE EXTENSION pg_stat_statements (it needs shared_preload_libraries), or call architect.advise_workload(queries, weights).';
+  END IF;
+  RETURN QUERY EXECUTE format($q$
+    SELECT a.*
+      FROM (SELECT array_agg(s.query ORDER BY s.total_exec_time DESC) AS queries,
+                   array_agg(s.total_exec_time ORDER BY s.total_exec_time DESC) AS weights,
+                   array_agg(s.queryid ORDER BY s.total_exec_time DESC) AS queryids
+              FROM (SELECT p.query, p.total_exec_time, p.queryid
+                      FROM %I.pg_stat_statements p
+                     WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                       AND p.toplevel AND p.calls > 0
+                     ORDER BY p.total_exec_time DESC
+                     LIMIT $1) s) w
+      CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids) a
+     WHERE w.queries IS NOT NULL $q$, nsp)
+    USING max_statements;
+END
+$fn$;
+
+COMMENT ON FUNCTION architect.advise_pg_stat_statements(integer) IS
+  'Index advice for the statements pg_stat_statements recorded in this database (weights = total_exec_time)';
+
+REVOKE ALL ON FUNCTION architect.advise_pg_stat_statements(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.advise_pg_stat_statements(integer) TO pg_monitor;

@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * advisor.h
+ *		Shared declarations of the index advisor (advisor.c,
+ *		advisor_candidates.c).  Backend-local, no shared state.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ADVISOR_H
+#define ADVISOR_H
+
+#include "whatif.h"
+
+/* a probe returning more than this fraction of the table is useless */
+#define ADVISOR_MAX_PROBE_FRACTION	0.05
+/* most INCLUDE columns of a covering candidate */
+#define ADVISOR_MAX_INCLUDE			3
+/* avg width (bytes) above which a hash index is considered */
+#define ADVISOR_HASH_MIN_WIDTH		24
+/* rows below which brin is not considered */
+#define ADVISOR_BRIN_MIN_TUPLES		1000000
+/* extension steps stop at this many key columns */
+#define ADVISOR_MAX_EXTEND_KEYS		4
+
+/* flags of a sort key (RelUse.sort_desc, advisor_index_sql's desc list) */
+#define ADVISOR_DESC				0x01
+#define ADVISOR_NULLS_FIRST			0x02
+
+/* "col = constant" on a table, for partial indexes */
+typedef struct ConstPred
+{
+	AttrNumber	attno;
+	double		selectivity;
+	char	   *sql;			/* deparsed, columns unqualified */
+} ConstPred;
+
+/* what one statement asks of one table */
+typedef struct RelUse
+{
+	Oid			relid;
+	double		tuples;
+	int			natts;			/* columns of the table */
+	List	   *eq;				/* int attnos */
+	List	   *range;
+	List	   *join;
+	List	   *sort;			/* ORDER BY attnos on this table */
+	List	   *sort_desc;		/* ADVISOR_DESC | ADVISOR_NULLS_FIRST per key */
+	bool		has_limit;
+	List	   *consts;			/* ConstPred */
+	List	   *exprs;			/* String: expressions compared to constants */
+	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */
+	List	   *specs;			/* CandSpec, filled by the advisor */
+} RelUse;
+
+/* one candidate, before it becomes a HypoIndex */
+typedef struct CandSpec
+{
+	Oid			relid;
+	char	   *sql;			/* CREATE INDEX ON ... */
+	const char *origin;			/* why it was generated */
+	HypoIndex  *h;				/* built while the statement is prepared */
+} CandSpec;
+
+extern PlannedStmt *advisor_probe(WhatifStmt *s, List **uses);
+extern List *advisor_candidates(RelUse *use, List *existing);
+extern List *advisor_existing_keys(Oid relid);
+extern bool advisor_expr_index_exists(Oid relid, const char *expr);
+extern bool advisor_prefix_of_existing(List *keys, List *existing);
+extern char *advisor_index_sql(Oid relid, const char *method, List *keys,
+							   List *desc, List *include, const char *pred);
+extern double advisor_ndistinct(Oid relid, AttrNumber attno, double tuples);
+
+#endif							/* ADVISOR_H */
