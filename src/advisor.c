@@ -154,6 +154,7 @@ typedef struct Advisor
 	double		used_bytes;
 	int			nplans;
 	int			skipped;
+	bool		quiet;			/* skipped statements at DEBUG1, not NOTICE */
 	char	   *first_skip;
 } Advisor;
 
@@ -945,7 +946,7 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 							 (bool *) (row + sizeof(double) + sizeof(Datum) * 10));
 	}
 	if (adv->skipped > 0)
-		ereport(NOTICE,
+		ereport(adv->quiet ? DEBUG1 : NOTICE,
 				(errmsg("skipped %d of %d statements that cannot be planned",
 						adv->skipped, adv->skipped + list_length(adv->stmts)),
 				 errdetail("First error: %s", adv->first_skip)));
@@ -958,7 +959,12 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
  * architect.advise_workload(queries text[], weights float8[] DEFAULT NULL,
  *							 queryids bigint[] DEFAULT NULL,
  *							 write_stats boolean DEFAULT false,
- *							 candidates text[] DEFAULT NULL)
+ *							 candidates text[] DEFAULT NULL,
+ *							 quiet boolean DEFAULT false)
+ *
+ * quiet: statements that cannot be planned are reported at DEBUG1 instead
+ * of a NOTICE.  architect.index_advice sets it: a captured workload
+ * routinely holds statements on tables dropped since.
  */
 Datum
 architect_advise_workload(PG_FUNCTION_ARGS)
@@ -1010,6 +1016,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 
 	advisor_write_stats = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	adv = advisor_create();
+	adv->quiet = PG_NARGS() > 5 && !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
 	i = 0;
 	foreach(lc, texts)
 	{

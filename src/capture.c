@@ -327,7 +327,7 @@ capture_status(StatusEmitFn emit, void *ctx)
 	emit(ctx, "ring_backlog", (double) ring_backlog(ring), "events",
 		 "events waiting for the collector");
 	emit(ctx, "texts_dropped", (double) pg_atomic_read_u64(&capture_shared->text_ring->dropped), "events",
-		 "query or plan texts not sent because the text ring was full (re-sent later)");
+		 "query or plan texts not sent because the text ring was full (re-sent at the next execution)");
 	emit(ctx, "texts_discarded", (double) pg_atomic_read_u64(&capture_shared->texts_discarded), "texts",
 		 "texts not stored because text memory was full");
 	emit(ctx, "statements", nstatements, "entries", "statements currently kept");
@@ -395,8 +395,14 @@ claim_text_send(uint64 key, TimestampTz now)
 	return true;
 }
 
+/*
+ * Publish a text.  Texts are rare and every one matters, so the collector is
+ * woken for each; if the text ring is full the claim is forgotten, so the
+ * next execution of the statement tries again instead of waiting out
+ * SENT_RETRY_USEC.
+ */
 static void
-publish_text(uint8 kind, const CaptureEvent *ev, const char *text, int len)
+publish_text(uint8 kind, const CaptureEvent *ev, uint64 key, const char *text, int len)
 {
 	text_event->kind = kind;
 	text_event->toplevel = ev->toplevel;
@@ -410,7 +416,10 @@ publish_text(uint8 kind, const CaptureEvent *ev, const char *text, int len)
 	memcpy(text_event->text, text, len);
 	text_event->text[len] = '\0';
 	text_event->len = len;
-	(void) ring_publish(capture_shared->text_ring, text_event, NULL);
+	if (ring_publish(capture_shared->text_ring, text_event, NULL))
+		capture_wake_collector();
+	else
+		sent_keys[key % SENT_CACHE_SIZE] = 0;
 }
 
 /*
@@ -436,13 +445,13 @@ send_missing_texts(QueryDesc *queryDesc, const CaptureEvent *ev, bool with_plan)
 		int			len = queryDesc->plannedstmt->stmt_len;
 		const char *text = CleanQuerytext(queryDesc->sourceText, &location, &len);
 
-		publish_text(EVENT_QUERY_TEXT, ev, text, len);
+		publish_text(EVENT_QUERY_TEXT, ev, skey, text, len);
 	}
 	if (with_plan && !store_text_known(pkey) && claim_text_send(pkey, now))
 	{
 		char	   *plan = plan_explain_text(queryDesc);
 
-		publish_text(EVENT_PLAN_TEXT, ev, plan, strlen(plan));
+		publish_text(EVENT_PLAN_TEXT, ev, pkey, plan, strlen(plan));
 		pfree(plan);
 	}
 }

@@ -1,11 +1,10 @@
 -- The workload advisor over captured statements.
 --
 -- architect.advice_workload() is the one place that knows where the
--- workload comes from: today architect.statements if it exists (capture
--- builds), with total_ms as the weight.  To switch the source, edit this
--- function only; the view and architect.advise_workload() stay as they are.
--- "candidates" (CREATE INDEX texts) is where candidates derived from
--- architect.scans go once it exists; NULL means the advisor's own only.
+-- workload comes from: architect.statements of this database, with total_ms
+-- as the weight, and index candidates derived from architect.scans (what
+-- the executor really did); the advisor adds its own candidates from each
+-- statement's plan and validates all of them by re-planning.
 
 CREATE FUNCTION architect.advice_workload(
     OUT queries text[],
@@ -16,40 +15,89 @@ RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+  sc record;
+  eq text[];
+  rng text;
+  cols text[];
+  cand text[] := '{}';
 BEGIN
-  IF to_regclass('architect.statements') IS NULL THEN
-    RAISE NOTICE 'architect.index_advice has no workload: statement capture is not available'
-      USING HINT = 'Capture needs shared_preload_libraries = ''pg_architect''; meanwhile call architect.advise_workload(queries, weights).';
-    RETURN;
-  END IF;
+  -- The statements of this database that take the most time, nested ones
+  -- (inside functions) included, one row per query id; pg_architect's own
+  -- queries are not the application's workload.
   EXECUTE $q$
     SELECT array_agg(query ORDER BY total_ms DESC),
            array_agg(total_ms::float8 ORDER BY total_ms DESC),
            array_agg(queryid ORDER BY total_ms DESC)
-      FROM (SELECT s.query, s.total_ms, s.queryid
+      FROM (SELECT s.queryid, min(s.query) AS query, sum(s.total_ms) AS total_ms
               FROM architect.statements s
              WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND s.toplevel
+               AND s.calls > 0
                AND s.query IS NOT NULL
                AND s.query <> '<insufficient privilege>'
-             ORDER BY s.total_ms DESC
+               AND s.query !~* '\marchitect\.'
+             GROUP BY s.queryid
+             ORDER BY sum(s.total_ms) DESC
              LIMIT 500) top
   $q$ INTO queries, weights, queryids;
   IF queries IS NULL THEN
     RAISE NOTICE 'architect.index_advice has no workload: no statement captured in this database yet'
-      USING HINT = 'Let the application run, then query architect.index_advice again.';
+      USING HINT = 'Capture needs shared_preload_libraries = ''pg_architect''; once it runs, let the application work, then query again. Meanwhile architect.advise_workload(queries, weights) advises on statements you give it.';
+    RETURN;
+  END IF;
+
+  -- Candidates from what the executor really did (architect.scans): for a
+  -- scan that threw rows away, its equality / IN / IS NULL columns, then one
+  -- range or LIKE-prefix column; for a sort under a LIMIT, its keys in
+  -- order and direction.  The advisor validates each by re-planning.
+  IF to_regclass('architect.scans') IS NOT NULL THEN
+    FOR sc IN EXECUTE $q$
+      SELECT s.relid, s.kind, s.columns, s.classes, s.expressions
+        FROM architect.scans s
+       WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND s.relid::oid >= 16384          -- not the system catalogs
+         AND ((s.kind IN ('seq', 'bitmap') AND s.rows_removed_by_filter > 0)
+              OR (s.kind IN ('index', 'index_only') AND s.rows_removed_by_filter > s.rows_returned)
+              OR (s.kind = 'sort' AND s.limit_above))
+    $q$
+    LOOP
+      IF sc.kind = 'sort' THEN
+        SELECT array_agg(format('%I', c) || CASE WHEN k = 'desc' THEN ' DESC' ELSE '' END ORDER BY o)
+          INTO cols
+          FROM unnest(sc.columns, sc.classes, sc.expressions) WITH ORDINALITY AS u(c, k, e, o)
+         WHERE c IS NOT NULL AND e IS NULL;
+      ELSE
+        SELECT array_agg(c ORDER BY first_o) INTO eq
+          FROM (SELECT c, min(o) AS first_o
+                  FROM unnest(sc.columns, sc.classes, sc.expressions) WITH ORDINALITY AS u(c, k, e, o)
+                 WHERE c IS NOT NULL AND e IS NULL AND k IN ('equality', 'in_list', 'is_null')
+                 GROUP BY c) d;
+        SELECT c INTO rng
+          FROM unnest(sc.columns, sc.classes, sc.expressions) WITH ORDINALITY AS u(c, k, e, o)
+         WHERE c IS NOT NULL AND e IS NULL AND k IN ('range', 'like_prefix')
+           AND c <> ALL (coalesce(eq, '{}'))
+         ORDER BY o LIMIT 1;
+        SELECT array_agg(format('%I', c) ORDER BY n) INTO cols
+          FROM unnest(coalesce(eq, '{}') || CASE WHEN rng IS NULL THEN '{}'::text[] ELSE ARRAY[rng] END)
+               WITH ORDINALITY AS u(c, n);
+      END IF;
+      IF cols IS NOT NULL AND array_length(cols, 1) > 0 THEN
+        cand := cand || format('CREATE INDEX ON %s (%s)', sc.relid, array_to_string(cols, ', '));
+      END IF;
+    END LOOP;
+    SELECT array_agg(DISTINCT c) INTO candidates FROM unnest(cand) AS c;
   END IF;
 END
 $fn$;
 
 COMMENT ON FUNCTION architect.advice_workload() IS
-  'The workload architect.index_advice advises on: the 500 statements of this database with the most total time';
+  'The workload architect.index_advice advises on: the 500 statements of this database with the most total time, and index candidates derived from architect.scans';
 
 CREATE VIEW architect.index_advice AS
   SELECT a.*
     FROM architect.advice_workload() w
     CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
-                                                 candidates => w.candidates) a
+                                                 candidates => w.candidates, quiet => true) a
    WHERE w.queries IS NOT NULL;
 
 COMMENT ON VIEW architect.index_advice IS
@@ -171,11 +219,21 @@ BEGIN
      ORDER BY i.indexrelid
      LIMIT 1;
     END IF;
-    IF to_regclass('architect.statements') IS NOT NULL THEN
-      EXECUTE 'SELECT array_agg((SELECT max(s.p95_ms) FROM architect.statements s WHERE s.queryid = q) ORDER BY o)
-                 FROM unnest($1) WITH ORDINALITY AS u(q, o)'
-        INTO p95_ms_now USING l.improved_queryids;
+    -- Use seen by the executor counts too: pg_stat_user_indexes lags (its
+    -- counters are flushed at transaction end), architect.index_usage does not.
+    IF index IS NOT NULL THEN
+      idx_scan := greatest(idx_scan, (SELECT coalesce(sum(u.executions), 0)
+                                        FROM architect.index_usage u WHERE u.indexrelid = advice_outcomes.index::oid));
     END IF;
+    -- "Now" is the p95 of each statement's current plan (the one seen
+    -- last): once the index exists the statement runs a new plan with its
+    -- own histogram, so slow executions from before do not blur the verdict.
+    SELECT array_agg((SELECT p.p95_ms FROM architect.plans p
+                       WHERE p.queryid = q
+                         AND p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                       ORDER BY p.last_seen DESC, p.calls DESC LIMIT 1) ORDER BY o)
+      INTO p95_ms_now
+      FROM unnest(l.improved_queryids) WITH ORDINALITY AS u(q, o);
     SELECT avg(x) INTO before FROM unnest(l.p95_ms_at_issue) x;
     SELECT avg(x) INTO after FROM unnest(p95_ms_now) x;
     IF index IS NULL THEN
@@ -183,7 +241,7 @@ BEGIN
       evidence := 'no valid index on ' || l.relation::text || ' starts with (' || array_to_string(l.columns, ', ') || ')';
     ELSIF idx_scan = 0 THEN
       verdict := 'unused';
-      evidence := index::text || ' exists but has not been scanned since statistics were reset';
+      evidence := index::text || ' exists but has not been scanned since statistics were reset, nor by any captured query';
     ELSIF before IS NULL OR after IS NULL THEN
       verdict := 'used';
       evidence := index::text || ' scanned ' || idx_scan || ' times; no p95 to compare (capture needed)';

@@ -47,6 +47,9 @@ CREATE FUNCTION architect._optional_source(view_name text)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- An advisor's NOTICEs ("no workload yet") are for its own readers, not for
+-- every read of the register; its failures still come through as WARNINGs.
+SET client_min_messages = warning
 AS $fn$
 DECLARE
     rel regclass := to_regclass(view_name);

@@ -245,6 +245,9 @@ SET pg_architect.advisor_max_indexes_per_table = 0;
 SELECT count(*) FROM architect.advise_workload('{}');
 
 -- ---------------------------------------------------------------- index_advice
--- without capture the view is empty and says why
+-- with nothing captured in this database the view is empty and says why
+SELECT architect.reset() IS NULL AS reset;
+SET pg_architect.track = 'none';
 SELECT count(*) FROM architect.index_advice;
+RESET pg_architect.track;
 DROP TABLE orders, orders_hot, "Order Items", events;
