@@ -20,8 +20,9 @@ PG_CFLAGS   = -std=gnu11
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --outputdir=test --load-extension=plpgsql
 
-# Rebuild objects when a header they include changes.
-autodepend = yes
+# Rebuild objects when a header they include changes (override: PGXS's
+# Makefile.global would reset it to the server's configure setting).
+override autodepend = yes
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -243,6 +243,7 @@ typedef struct CaptureShared
 	pg_atomic_uint32 collector_pid;
 	uint64		known_mask;		/* known-text filter: slots - 1 */
 	pg_atomic_uint64 *known;	/* filter slots, see store.c */
+	pg_atomic_uint32 known_generation;	/* bumped when the filter is rebuilt */
 	pg_atomic_uint64 scans_evicted;
 	pg_atomic_uint64 executions_sampled;
 	EventRing  *exec_ring;
@@ -288,6 +289,9 @@ extern void store_load_file(void);
 extern void collector_register(void);
 extern void capture_drain(void);
 extern void capture_wake_collector(void);
+
+/* capture_hooks.c */
+extern void capture_install_hooks(void);
 
 /* scan_capture.c */
 struct QueryDesc;

@@ -265,6 +265,14 @@ known_rebuild(void)
 	while ((p = hash_seq_search(&seq)) != NULL)
 		if (DsaPointerIsValid(p->text))
 			known_add(store_plan_textkey(p->key.dbid, p->key.queryid, p->key.planid));
+
+	/*
+	 * Backends cache "known" answers for one generation.  The bump comes
+	 * after the rebuild (and is a full barrier): a backend that reads the new
+	 * generation probes the finished filter, one that read the old one
+	 * cached at most a stale answer that this bump now invalidates.
+	 */
+	pg_atomic_fetch_add_u32(&capture_shared->known_generation, 1);
 }
 
 /* ---- texts ----------------------------------------------------------- */
