@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The capture-overhead benchmarks in one go (about 8 minutes on 2 cores),
+# then a summary:
+#
+#   bench/capture/run-all.sh
+#
+#   1. callgrind.sh     instructions per point query (a: plain + query id,
+#                       b: pg_stat_statements, c: pg_architect, d: both,
+#                       e: sample_rate = 1 once issue 4 lands)
+#   2. pgbench_ab.sh    pgbench -S tps, 10 interleaved rounds plain / pg_architect
+#                       (AB_CONFIGS="plain pga pgss" adds the pg_stat_statements
+#                       series, about 2 more minutes)
+#   3. eviction.sh      50,000 distinct statements through max_statements = 5000
+#
+# Every knob of the three scripts (CG_*, AB_*, EV_*) passes through.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+export AB_CONFIGS=${AB_CONFIGS:-plain pga}
+logs=$(mktemp -d /tmp/pga-bench-all.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+start=$(date +%s)
+failed=()
+
+run() {
+  local name=$1
+  echo "=== $name"
+  local t0
+  t0=$(date +%s)
+  "bench/capture/$name.sh" 2>&1 | tee "$logs/$name.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || failed+=("$name")
+  echo "=== $name: $(( $(date +%s) - t0 )) s"
+  echo
+}
+
+run callgrind
+run pgbench_ab
+run eviction
+
+echo "================ summary ($(( $(date +%s) - start )) s; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+sed -n '/^Instructions per point query/,$p' "$logs/callgrind.log" | grep -v '^callgrind: outputs'
+grep '^callgrind: skipping' "$logs/callgrind.log"
+echo
+sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_ab.log"
+echo
+sed -n '/^Eviction:/,$p' "$logs/eviction.log"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo
+  echo "FAILED: $(printf '%s\n' "${failed[@]}" | sort -u | paste -sd' ')"
+  exit 1
+fi
