@@ -2,8 +2,8 @@
 # 50,000 distinct statements through a statement table sized for 5,000
 # (pg_architect.max_statements = 5000): does any query wait on eviction?
 #
-#   bench/capture/eviction.sh                     # 50,000 statements, plain then pg_architect
-#   EV_STATEMENTS=20000 EV_ROUNDS=2 bench/capture/eviction.sh
+#   bench/capture/eviction.sh          # 50,000 statements; 2 rounds: plain, pga, then pga, plain
+#   EV_STATEMENTS=20000 EV_ROUNDS=1 bench/capture/eviction.sh
 #
 # Method.  A table ev(id int primary key, c0 … c15 int) of 100 rows.  Statement
 # k (k = 1 … EV_STATEMENTS, at most 65535) is
@@ -18,7 +18,10 @@
 # of one other shape.  Reported per configuration: mean, p50, p99, p99.9
 # and worst latency, the number of statements over 10 ms, and from
 # architect.status the statements evicted, statements kept, events dropped,
-# texts dropped.
+# texts dropped.  Meanwhile a second session samples pg_stat_activity every
+# 20 ms and counts client backends waiting on anything but the client (in
+# particular on a pg_architect LWLock, which is what waiting on the
+# collector's eviction would look like).
 #
 # Every statement is new to pg_architect here, so every one of them also
 # pays the once-per-new-statement work (query text copy and the plan's
@@ -30,7 +33,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 NSTMT=${EV_STATEMENTS:-50000}
-ROUNDS=${EV_ROUNDS:-1}
+ROUNDS=${EV_ROUNDS:-2}
 MAXSTMT=${EV_MAX_STATEMENTS:-5000}
 [ "$NSTMT" -ge 1 ] && [ "$NSTMT" -le 65535 ] || { echo "EV_STATEMENTS must be 1 … 65535" >&2; exit 2; }
 
@@ -94,14 +97,30 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for c in $order; do
     switch_to "$c"
     t0=$(date +%s)
+    # A second session samples every 20 ms what the client backends wait on
+    # (other than the client itself): a query held up by the collector's
+    # eviction would show up as a wait on a pg_architect LWLock.
+    printf '%s\n' "SELECT coalesce(string_agg(wait_event_type || ':' || wait_event, ' '), '-')
+                      FROM pg_stat_activity
+                     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                       AND wait_event IS NOT NULL AND wait_event_type <> 'Client'" '\watch 0.02' |
+      psql -X -At > "$dir/waits.$c.$r" 2>/dev/null &
+    sampler=$!
     psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -f "$script" > "$dir/timing.$c.$r"
     secs=$(( $(date +%s) - t0 ))
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    samples=$(grep -c . "$dir/waits.$c.$r" || true)
+    waits=$(tr ' ' '\n' < "$dir/waits.$c.$r" | grep -v '^-\?$' | sort | uniq -c | sort -rn | awk '{ printf "%s%s ×%d", sep, $2, $1; sep = ", " }' || true)
+    arch_waits=$(tr ' ' '\n' < "$dir/waits.$c.$r" | grep -c 'pg_architect' || true)
     lat="$dir/lat.$c.$r"
     sed -n '/^MEASURE$/,$ s/^Time: \([0-9.]*\) ms.*/\1/p' "$dir/timing.$c.$r" > "$lat"
     got=$(wc -l < "$lat")
     [ "$got" = "$NSTMT" ] || { echo "expected $NSTMT timings for $c, got $got" >&2; exit 1; }
     res[$c,$r]=$(summary < "$lat")
     printf 'round %d %-6s %s  [%d s]\n' "$r" "$c" "${res[$c,$r]}" "$secs"
+    res[$c,$r]+="; waits on a pg_architect lock: $arch_waits of $samples samples"
+    echo "        wait samples: $samples; client backends seen waiting on: ${waits:-nothing}"
     if [ "$c" = pga ]; then
       psql -X -q -c 'SELECT count(*) FROM architect.statements' >/dev/null   # let the collector's last batch land
       pga_status=$(psql -X -At -c "SELECT string_agg(metric || ' = ' || value, ', ' ORDER BY metric) FROM architect.status

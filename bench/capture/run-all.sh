@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The capture-overhead benchmarks in one go (about 8 minutes on 2 cores),
+# The capture-overhead benchmarks in one go (about 9 minutes on 2 cores),
 # then a summary:
 #
 #   bench/capture/run-all.sh
@@ -7,16 +7,17 @@
 #   1. callgrind.sh     instructions per point query (a: plain + query id,
 #                       b: pg_stat_statements, c: pg_architect, d: both,
 #                       e: sample_rate = 1 once issue 4 lands)
-#   2. pgbench_ab.sh    pgbench -S tps, 10 interleaved rounds plain / pg_architect
-#                       (AB_CONFIGS="plain pga pgss" adds the pg_stat_statements
-#                       series, about 2 more minutes)
-#   3. eviction.sh      50,000 distinct statements through max_statements = 5000
+#   2. pgbench_ab.sh    pgbench -S tps and server CPU per transaction, 10
+#                       interleaved rounds of plain / pg_architect / pg_stat_statements
+#                       (AB_CONFIGS="plain pga" drops the pgss series: 2 minutes less)
+#   3. eviction.sh      50,000 distinct statements through max_statements = 5000,
+#                       2 rounds (plain, pga; then pga, plain)
 #
 # Every knob of the three scripts (CG_*, AB_*, EV_*) passes through.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-export AB_CONFIGS=${AB_CONFIGS:-plain pga}
+export AB_CONFIGS=${AB_CONFIGS:-plain pga pgss}
 logs=$(mktemp -d /tmp/pga-bench-all.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 start=$(date +%s)
@@ -41,9 +42,11 @@ echo "================ summary ($(( $(date +%s) - start )) s; $(date -u '+%Y-%m-
 sed -n '/^Instructions per point query/,$p' "$logs/callgrind.log" | grep -v '^callgrind: outputs'
 grep '^callgrind: skipping' "$logs/callgrind.log"
 echo
-sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_ab.log"
+sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_ab.log" | grep -v '^ *per round:' 
 echo
 sed -n '/^Eviction:/,$p' "$logs/eviction.log"
+echo
+echo "full output of each benchmark: above this summary"
 if [ ${#failed[@]} -gt 0 ]; then
   echo
   echo "FAILED: $(printf '%s\n' "${failed[@]}" | sort -u | paste -sd' ')"
