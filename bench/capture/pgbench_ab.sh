@@ -73,7 +73,7 @@ server_ticks() {
   pm=$(head -1 "$dir/data/postmaster.pid")
   total=$(awk '{ print $16 + $17 }' "/proc/$pm/stat")
   for pid in $(ps -o pid= --ppid "$pm"); do
-    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'pg_architect collector'; then
+    if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q 'pg_architect collector'; then
       total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat") ))
     fi
   done

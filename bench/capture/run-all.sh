@@ -10,10 +10,13 @@
 #   2. pgbench_ab.sh    pgbench -S tps and server CPU per transaction, 10
 #                       interleaved rounds of plain / pg_architect / pg_stat_statements
 #                       (AB_CONFIGS="plain pga" drops the pgss series: 2 minutes less)
-#   3. eviction.sh      50,000 distinct statements through max_statements = 5000,
+#   3. pgbench_concurrent.sh  the same three configurations side by side (one
+#                       cluster each, simultaneous runs, 10 rounds): the outside
+#                       load hits all of them at once
+#   4. eviction.sh      50,000 distinct statements through max_statements = 5000,
 #                       2 rounds (plain, pga; then pga, plain)
 #
-# Every knob of the three scripts (CG_*, AB_*, EV_*) passes through.
+# Every knob of the scripts (CG_*, AB_*, CC_*, EV_*) passes through.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -36,13 +39,16 @@ run() {
 
 run callgrind
 run pgbench_ab
+run pgbench_concurrent
 run eviction
 
 echo "================ summary ($(( $(date +%s) - start )) s; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 sed -n '/^Instructions per point query/,$p' "$logs/callgrind.log" | grep -v '^callgrind: outputs'
 grep '^callgrind: skipping' "$logs/callgrind.log"
 echo
-sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_ab.log" | grep -v '^ *per round:' 
+sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_ab.log" | grep -v '^ *per round:'
+echo
+sed -n '/^pgbench -S tps ratio/,$p' "$logs/pgbench_concurrent.log" | grep -v '^ *per round:'
 echo
 sed -n '/^Eviction:/,$p' "$logs/eviction.log"
 echo
