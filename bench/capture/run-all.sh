@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The capture-overhead benchmarks in one go (about 9 minutes on 2 cores),
+# The capture-overhead benchmarks in one go (about 8 minutes on 2 cores),
 # then a summary:
 #
 #   bench/capture/run-all.sh
