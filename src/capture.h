@@ -67,7 +67,7 @@ typedef struct CaptureEvent
 
 /* Texts travel through their own ring of large slots (rare events). */
 #define TEXT_EVENT_MAX		(16 * 1024 - 64)
-#define TEXT_RING_SLOTS		64
+#define TEXT_RING_SLOTS		128
 
 typedef struct TextEvent
 {

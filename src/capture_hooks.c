@@ -296,7 +296,8 @@ publish_text(uint8 kind, const CaptureEvent *ev, uint64 key, const char *text, i
 	memcpy(text_event->text, text, len);
 	text_event->text[len] = '\0';
 	text_event->len = len;
-	if (ring_publish(capture_shared->text_ring, text_event, NULL))
+	if (ring_publish(capture_shared->text_ring, text_event,
+					 offsetof(TextEvent, text) + len + 1, NULL))
 		capture_wake_collector();
 	else
 		sent_keys[key % SENT_CACHE_SIZE] = 0;
@@ -347,7 +348,7 @@ publish_event(const CaptureEvent *ev)
 {
 	uint64		pos;
 
-	if (ring_publish(capture_shared->exec_ring, ev, &pos) &&
+	if (ring_publish(capture_shared->exec_ring, ev, sizeof(CaptureEvent), &pos) &&
 		(pos & (capture_shared->exec_ring->capacity / 4 - 1)) == 0)
 		capture_wake_collector();
 }

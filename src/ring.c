@@ -5,7 +5,7 @@
  *
  * Contract: ring_publish is the only call on the query hot path.  It takes
  * no lock, allocates nothing and never waits: one atomic read, one CAS, a
- * memcpy and a store.  ring_consume must be called by a single consumer at
+ * memcpy of the used bytes and a store.  ring_consume must be called by a single consumer at
  * a time; callers serialise on ARCHITECT_LOCK_CONSUMER.
  *
  *-------------------------------------------------------------------------
@@ -51,8 +51,12 @@ ring_init(EventRing *ring, uint64 capacity, Size payload_size)
 		pg_atomic_init_u64(&ring_slot(ring, i)->seq, i);
 }
 
+/*
+ * Copy len bytes (at most payload_size) into the next free slot.  Variable
+ * sized payloads (texts, scan observations) copy only what they use.
+ */
 bool
-ring_publish(EventRing *ring, const void *payload, uint64 *claimed)
+ring_publish(EventRing *ring, const void *payload, Size len, uint64 *claimed)
 {
 	uint64		pos = pg_atomic_read_u64(&ring->head);
 
@@ -71,7 +75,9 @@ ring_publish(EventRing *ring, const void *payload, uint64 *claimed)
 			/* Slot is free for this lap; claim it (pos is updated on failure). */
 			if (pg_atomic_compare_exchange_u64(&ring->head, &pos, pos + 1))
 			{
-				memcpy(slot_payload(slot), payload, ring->payload_size);
+				len = Min(len, ring->payload_size);
+				memcpy(slot_payload(slot), payload, len);
+				slot->len = (uint32) len;
 				pg_write_barrier();
 				pg_atomic_write_u64(&slot->seq, pos + 1);
 				if (claimed)
@@ -90,21 +96,24 @@ ring_publish(EventRing *ring, const void *payload, uint64 *claimed)
 	}
 }
 
-bool
+/* Copy the next event out; returns its length, 0 if there is none yet. */
+Size
 ring_consume(EventRing *ring, void *payload)
 {
 	uint64		pos = pg_atomic_read_u64(&ring->tail);
 	RingSlot   *slot = ring_slot(ring, pos);
 	uint64		seq = pg_atomic_read_u64(&slot->seq);
+	Size		len;
 
 	if (seq != pos + 1)
-		return false;			/* empty, or the producer is mid-copy */
+		return 0;				/* empty, or the producer is mid-copy */
 	pg_read_barrier();
-	memcpy(payload, slot_payload(slot), ring->payload_size);
+	len = slot->len;
+	memcpy(payload, slot_payload(slot), len);
 	pg_memory_barrier();
 	pg_atomic_write_u64(&slot->seq, pos + ring->capacity);
 	pg_atomic_write_u64(&ring->tail, pos + 1);
-	return true;
+	return len;
 }
 
 uint64

@@ -28,7 +28,8 @@
 typedef struct RingSlot
 {
 	pg_atomic_uint64 seq;
-	/* payload follows, payload_size bytes, MAXALIGNed */
+	uint32		len;			/* bytes of payload actually written */
+	/* payload follows, up to payload_size bytes, MAXALIGNed */
 } RingSlot;
 
 typedef struct EventRing
@@ -46,8 +47,8 @@ typedef struct EventRing
 
 extern Size ring_shmem_size(uint64 capacity, Size payload_size);
 extern void ring_init(EventRing *ring, uint64 capacity, Size payload_size);
-extern bool ring_publish(EventRing *ring, const void *payload, uint64 *claimed);
-extern bool ring_consume(EventRing *ring, void *payload);
+extern bool ring_publish(EventRing *ring, const void *payload, Size len, uint64 *claimed);
+extern Size ring_consume(EventRing *ring, void *payload);
 extern uint64 ring_backlog(EventRing *ring);
 
 #endif							/* ARCHITECT_RING_H */

@@ -389,7 +389,8 @@ init_event(ScanEvent *ev, WalkContext *cxt, PlanState *ps, uint8 kind)
 static void
 publish_scan(ScanEvent *ev)
 {
-	(void) ring_publish(capture_shared->scan_ring, ev, NULL);
+	(void) ring_publish(capture_shared->scan_ring, ev,
+						offsetof(ScanEvent, preds) + ev->npreds * sizeof(ScanPredicate), NULL);
 }
 
 static void
