@@ -1,6 +1,6 @@
 -- Bloat: tier 1 estimate from the catalog, tier 2 sampled and tier 3 exact
 -- measurement of heap tables and btree indexes, and the architect.bloat view
--- with the remedy for each bloated relation.  See docs/bloat.md.
+-- with the remedy for each bloated relation.  See the README, section "Bloat".
 --
 -- Privileges: the functions are revoked from PUBLIC and granted to
 -- pg_monitor; inside, C checks SELECT on the table or membership in

@@ -63,7 +63,7 @@ $$;
 -- The body is a function only to plan it with hash joins: the planner
 -- cannot estimate the catalog CTEs below and picks nested loops that are
 -- quadratic in the number of indexes (11 s for 8000 indexes; see
--- docs/findings.md for the figures).
+-- the README, section "Findings", for the figures).
 CREATE FUNCTION architect._index_health(
     OUT kind text, OUT index regclass, OUT "table" regclass, OUT covered_by regclass,
     OUT index_size_bytes bigint, OUT idx_scan bigint, OUT table_writes_per_s numeric,

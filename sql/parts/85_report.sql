@@ -2,7 +2,7 @@
 -- document for a terminal, a wiki, a program, or a mail client.
 --
 -- One data model, four renderings: the report is built as a jsonb document
--- (the 'json' format, shape documented in docs/findings.md), and text,
+-- (the 'json' format, shape documented in the README, section "Findings"), and text,
 -- markdown and html are rendered from it.  Sections whose source is not
 -- installed are null in json and say so in the other formats.
 --

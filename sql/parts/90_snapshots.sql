@@ -8,7 +8,7 @@
 --
 -- Statistics in architect.statements are cumulative since architect.reset(),
 -- so the sign-off workflow is: snapshot 'before', reset, change, run the
--- workload, snapshot 'after', compare (docs/findings.md).
+-- workload, snapshot 'after', compare (README, section "Findings").
 --
 -- Snapshots need workload capture: without architect.statements, snapshot()
 -- fails with SQLSTATE 55000 and a hint; compare() works on stored rows.
