@@ -22,14 +22,13 @@ SELECT 1 + g % 20000, (ARRAY['new', 'paid', 'shipped', 'done'])[1 + g % 4],
 INSERT INTO audit_log SELECT now(), 'app', 'event ' || g FROM generate_series(1, 1000) g;
 ANALYZE;
 
--- The application: a customer's recent orders, the latest orders, and a
--- report by country — run enough times to matter.
-DO $$
-BEGIN
-  FOR i IN 1..60 LOOP
-    PERFORM count(*) FROM "Order Items" WHERE customer_id = i * 7 AND created_at > now() - interval '30 days';
-    PERFORM id FROM "Order Items" WHERE status = 'paid' ORDER BY created_at DESC LIMIT 20;
-    PERFORM c.country, sum(o.amount) FROM "Order Items" o JOIN customers c ON c.id = o.customer_id
-      WHERE c.id = i GROUP BY c.country;
-  END LOOP;
-END $$;
+-- The application: a customer's recent orders, the latest paid orders, and
+-- a customer's total by country, sent as separate statements (\gexec runs
+-- each generated statement as the application would).
+SELECT format($q$SELECT count(*) FROM "Order Items" WHERE customer_id = %s AND created_at > now() - interval '30 days'$q$, g * 7)
+  FROM generate_series(1, 60) g \gexec
+SELECT format($q$SELECT id FROM "Order Items" WHERE status = %L ORDER BY created_at DESC LIMIT 20$q$,
+              (ARRAY['new', 'paid', 'shipped'])[1 + g % 3])
+  FROM generate_series(1, 60) g \gexec
+SELECT format($q$SELECT c.country, sum(o.amount) FROM "Order Items" o JOIN customers c ON c.id = o.customer_id WHERE c.id = %s GROUP BY c.country$q$, g)
+  FROM generate_series(1, 60) g \gexec

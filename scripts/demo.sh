@@ -19,10 +19,13 @@ pgbench -q -i -s 5 >/dev/null 2>&1
 pgbench -n -c 4 -j 2 -T 20 >/dev/null 2>&1 || true
 pgbench -n -S -c 4 -j 2 -T 10 >/dev/null 2>&1 || true
 sql_file=scripts/demo-workload.sql
-[ -f "$sql_file" ] && psql -X -q -f "$sql_file" >/dev/null 2>&1 || true
+[ -f "$sql_file" ] && psql -X -q -v ON_ERROR_STOP=1 -f "$sql_file" >/dev/null
 
 if psql -X -tAc "SELECT 1 FROM pg_proc WHERE proname = 'report' AND pronamespace = 'architect'::regnamespace" | grep -q 1; then
-  psql -X -c "SELECT architect.report()"
+  psql -X -A -t -c "SELECT architect.report()"
+  echo
+  echo "== the index advice behind it: what-if validated on the captured workload"
+  psql -X -c "SELECT relation, columns, est_benefit_pct::numeric(5,1) AS benefit_pct, ddl FROM architect.index_advice"
 else
   echo "== architect.status"
   psql -X -c "SELECT * FROM architect.status"

@@ -73,6 +73,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -960,7 +961,8 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
  *							 queryids bigint[] DEFAULT NULL,
  *							 write_stats boolean DEFAULT false,
  *							 candidates text[] DEFAULT NULL,
- *							 quiet boolean DEFAULT false)
+ *							 quiet boolean DEFAULT false,
+ *							 search_path text DEFAULT NULL)
  *
  * quiet: statements that cannot be planned are reported at DEBUG1 instead
  * of a NOTICE.  architect.index_advice sets it: a captured workload
@@ -979,6 +981,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	Advisor    *adv;
 	ListCell   *lc;
 	int			i;
+	int			guc_nestlevel = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1017,6 +1020,20 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	advisor_write_stats = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	adv = advisor_create();
 	adv->quiet = PG_NARGS() > 5 && !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+
+	/*
+	 * Plan the statements under the given search_path (index_advice passes
+	 * the session default, the one the application's sessions start with),
+	 * not the caller's: a caller such as the findings register pins its own.
+	 * Scoped like a function's SET clause: undone on return, and by the
+	 * transaction's abort on error.
+	 */
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+	{
+		guc_nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", text_to_cstring(PG_GETARG_TEXT_PP(6)),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
 	i = 0;
 	foreach(lc, texts)
 	{
@@ -1054,6 +1071,8 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	prune(adv);
 	advisor_emit(adv, fcinfo);
 	MemoryContextDelete(adv->scratch);
+	if (guc_nestlevel > 0)
+		AtEOXact_GUC(true, guc_nestlevel);
 	return (Datum) 0;
 }
 

@@ -26,7 +26,8 @@ CREATE FUNCTION architect.advise_workload(
     queryids bigint[] DEFAULT NULL,
     write_stats boolean DEFAULT false,
     candidates text[] DEFAULT NULL,
-    quiet boolean DEFAULT false)
+    quiet boolean DEFAULT false,
+    search_path text DEFAULT NULL)
 RETURNS TABLE (
     relation regclass,
     columns text[],
@@ -41,7 +42,7 @@ RETURNS TABLE (
 AS 'MODULE_PATHNAME', 'architect_advise_workload'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolean, text[], boolean) IS
+COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolean, text[], boolean, text) IS
   'Indexes to build for a workload of statements (weights = time spent in each, e.g. calls * mean_ms), validated by re-planning with hypothetical indexes';
 
 CREATE FUNCTION architect.advise_query(query text)

@@ -96,8 +96,11 @@ COMMENT ON FUNCTION architect.advice_workload() IS
 CREATE VIEW architect.index_advice AS
   SELECT a.*
     FROM architect.advice_workload() w
-    CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
-                                                 candidates => w.candidates, quiet => true) a
+    CROSS JOIN LATERAL architect.advise_workload(
+        w.queries, w.weights, w.queryids, candidates => w.candidates, quiet => true,
+        -- captured texts are planned under the session default search_path
+        -- (role / database / server setting), whoever reads the view
+        search_path => (SELECT s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = 'search_path')) a
    WHERE w.queries IS NOT NULL;
 
 COMMENT ON VIEW architect.index_advice IS

@@ -47,25 +47,36 @@ CREATE FUNCTION architect._optional_source(view_name text)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
--- An advisor's NOTICEs ("no workload yet") are for its own readers, not for
--- every read of the register; its failures still come through as WARNINGs.
-SET client_min_messages = warning
 AS $fn$
 DECLARE
     rel regclass := to_regclass(view_name);
     rows jsonb[];
+    caller_level text := current_setting('client_min_messages');
+    -- An advisor's NOTICEs ("no workload yet") are for its own readers, not
+    -- for every read of the register; its failures still come through as
+    -- WARNINGs.  Only ever raised, never lowered below what the caller chose.
+    quieter boolean := caller_level IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice');
 BEGIN
     IF rel IS NULL OR NOT has_table_privilege(rel, 'SELECT') THEN
         RETURN;
+    END IF;
+    IF quieter THEN
+        PERFORM set_config('client_min_messages', 'warning', true);
     END IF;
     -- An advisor that fails must not take the whole register down with it.
     BEGIN
         EXECUTE format('SELECT array_agg(to_jsonb(s)) FROM %s s', rel) INTO rows;
     EXCEPTION WHEN OTHERS THEN
+        IF quieter THEN
+            PERFORM set_config('client_min_messages', caller_level, true);
+        END IF;
         RAISE WARNING 'skipping %: %', rel, SQLERRM
               USING HINT = 'The other findings are complete; query that view directly to see the error.';
         RETURN;
     END;
+    IF quieter THEN
+        PERFORM set_config('client_min_messages', caller_level, true);
+    END IF;
     RETURN QUERY SELECT unnest(rows);
 END
 $fn$;

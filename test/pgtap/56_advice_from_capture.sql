@@ -2,7 +2,7 @@
 -- architect.index_advice; the advice is filed, applied, and its outcome is
 -- judged from the p95 of the statement's new plan.
 BEGIN;
-SELECT plan(9);
+SELECT plan(11);
 SELECT architect.reset();
 SET pg_architect.track = 'all';
 SET pg_architect.sample_rate = 1;
@@ -36,6 +36,15 @@ SELECT ok((SELECT ddl LIKE 'CREATE INDEX CONCURRENTLY IF NOT EXISTS % ON public.
 SELECT ok((SELECT (SELECT queryid FROM architect.statements WHERE query LIKE '%ai_probe%' AND query NOT LIKE '%architect%') = ANY(improved_queryids)
              FROM architect.index_advice WHERE relation = '"Advice Items"'::regclass),
           'naming the captured statement it improves');
+
+SELECT is((SELECT count(*) FROM architect.findings WHERE category = 'index_advice' AND object LIKE '%Advice Items%'),
+          1::bigint, 'the advice is in the findings register (which pins its own search_path)');
+SET LOCAL search_path = pg_catalog;
+CREATE TEMP TABLE ai_under_catalog_path AS
+  SELECT columns FROM architect.index_advice WHERE relation = 'public."Advice Items"'::regclass;
+RESET search_path;
+SELECT is((SELECT columns FROM ai_under_catalog_path), '{cust,created}'::text[],
+          'captured statements are re-planned under the session default search_path, not the reader''s');
 
 SELECT is((SELECT count(*) FROM architect.record_advice() WHERE relation = '"Advice Items"'::regclass), 1::bigint,
           'the advice is filed in architect.advice_log');
