@@ -758,6 +758,25 @@ read_chunk(const char **pos, const char *end, void *dst, size_t len)
 }
 
 /*
+ * The text that follows an entry in the file (text_len bytes, or none when
+ * text_len < 0): stored if keep, skipped otherwise.  False if the file is
+ * too short for it.
+ */
+static bool
+read_entry_text(const char **pos, const char *end, int32 *text_len, dsa_pointer *text, bool keep)
+{
+	int32		len = *text_len;
+
+	if (len > TEXT_EVENT_MAX || (len >= 0 && end - *pos < len))
+		return false;
+	*text = (len >= 0 && keep) ? text_store(*pos, len) : InvalidDsaPointer;
+	if (len > 0)
+		*pos += len;
+	*text_len = Max(len, 0);
+	return true;
+}
+
+/*
  * Load the file saved at the last clean shutdown, then remove it, so that
  * after a crash (no save) the statistics start empty.  Anything unexpected
  * (truncated, wrong version, bad checksum) is logged and ignored: a bad
@@ -827,45 +846,35 @@ store_load_file(void)
 	{
 		StatementEntry in;
 		StatementEntry *s;
+		dsa_pointer text;
 
-		if (!read_chunk(&pos, end, &in, sizeof(in)) ||
-			in.text_len > TEXT_EVENT_MAX || (in.text_len >= 0 && end - pos < in.text_len))
-		{
-			problem = "truncated";
-			goto bad;
-		}
+		if (!read_chunk(&pos, end, &in, sizeof(in)))
+			goto truncated;
 		s = statement_enter(&in.key, in.first_seen);
+		if (!read_entry_text(&pos, end, &in.text_len, &text, s != NULL))
+			goto truncated;
 		if (s)
 		{
 			*s = in;
-			s->text = in.text_len >= 0 ? text_store(pos, in.text_len) : InvalidDsaPointer;
-			if (in.text_len < 0)
-				s->text_len = 0;
+			s->text = text;
 		}
-		if (in.text_len > 0)
-			pos += in.text_len;
 	}
 	for (i = 0; i < hdr.nplans; i++)
 	{
 		PlanEntry	in;
 		PlanEntry  *p;
+		dsa_pointer text;
 
-		if (!read_chunk(&pos, end, &in, sizeof(in)) ||
-			in.text_len > TEXT_EVENT_MAX || (in.text_len >= 0 && end - pos < in.text_len))
-		{
-			problem = "truncated";
-			goto bad;
-		}
+		if (!read_chunk(&pos, end, &in, sizeof(in)))
+			goto truncated;
 		p = plan_enter(&in.key, in.first_seen);
+		if (!read_entry_text(&pos, end, &in.text_len, &text, p != NULL))
+			goto truncated;
 		if (p)
 		{
 			*p = in;
-			p->text = in.text_len >= 0 ? text_store(pos, in.text_len) : InvalidDsaPointer;
-			if (in.text_len < 0)
-				p->text_len = 0;
+			p->text = text;
 		}
-		if (in.text_len > 0)
-			pos += in.text_len;
 	}
 	for (i = 0; i < hdr.nscans; i++)
 	{
@@ -873,10 +882,7 @@ store_load_file(void)
 		ScanEntry  *sc;
 
 		if (!read_chunk(&pos, end, &in, sizeof(in)))
-		{
-			problem = "truncated";
-			goto bad;
-		}
+			goto truncated;
 		sc = scan_enter(&in.key, in.first_seen);
 		if (sc)
 			*sc = in;
@@ -888,6 +894,8 @@ store_load_file(void)
 						 (long long) hdr.nstatements, (long long) hdr.nplans)));
 	return;
 
+truncated:
+	problem = "truncated";
 bad:
 	ereport(LOG, (errmsg("ignoring pg_architect statistics file \"%s\": %s", STORE_FILE, problem),
 				  errdetail("Captured statistics start empty.")));
