@@ -22,7 +22,9 @@ shift || true
 
 run_as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    # From /, so that the postgres user never starts in a directory it cannot
+    # enter (a checkout under a root-only temp directory, say).
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
