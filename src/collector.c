@@ -71,12 +71,11 @@ capture_wake_collector(void)
 void
 capture_drain(void)
 {
+	/* Static, like the producers' buffers: no 16 kB block in a reader's heap. */
 	static CaptureEvent batch[EVENT_BATCH];
-	static TextEvent *text = NULL;
+	static TextEvent text_buf;
 	static ScanEvent scan;
-
-	if (text == NULL)
-		text = MemoryContextAlloc(TopMemoryContext, sizeof(TextEvent));
+	TextEvent  *text = &text_buf;
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_CONSUMER), LW_EXCLUSIVE);
 	if (!capture_shared->loaded)
