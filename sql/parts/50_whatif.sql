@@ -20,6 +20,20 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION architect.whatif(text, text[]) IS
   'Plan a statement without and with hypothetical indexes (CREATE INDEX statements); never executes it';
 
+-- One row of index advice: the shape of architect.index_advice, and what
+-- advise_workload, advise_query and advise_pg_stat_statements return.
+CREATE TYPE architect.index_advice_row AS (
+    relation regclass,
+    columns text[],
+    method text,
+    ddl text,
+    rollback_ddl text,
+    est_size_bytes bigint,
+    est_benefit_pct float8,
+    improved_queryids bigint[],
+    write_overhead float8,
+    reason text);
+
 CREATE FUNCTION architect.advise_workload(
     queries text[],
     weights float8[] DEFAULT NULL,
@@ -28,17 +42,7 @@ CREATE FUNCTION architect.advise_workload(
     candidates text[] DEFAULT NULL,
     quiet boolean DEFAULT false,
     search_path text DEFAULT NULL)
-RETURNS TABLE (
-    relation regclass,
-    columns text[],
-    method text,
-    ddl text,
-    rollback_ddl text,
-    est_size_bytes bigint,
-    est_benefit_pct float8,
-    improved_queryids bigint[],
-    write_overhead float8,
-    reason text)
+RETURNS SETOF architect.index_advice_row
 AS 'MODULE_PATHNAME', 'architect_advise_workload'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
@@ -46,17 +50,7 @@ COMMENT ON FUNCTION architect.advise_workload(text[], float8[], bigint[], boolea
   'Indexes to build for a workload of statements (weights = time spent in each, e.g. calls * mean_ms), validated by re-planning with hypothetical indexes';
 
 CREATE FUNCTION architect.advise_query(query text)
-RETURNS TABLE (
-    relation regclass,
-    columns text[],
-    method text,
-    ddl text,
-    rollback_ddl text,
-    est_size_bytes bigint,
-    est_benefit_pct float8,
-    improved_queryids bigint[],
-    write_overhead float8,
-    reason text)
+RETURNS SETOF architect.index_advice_row
 AS 'MODULE_PATHNAME', 'architect_advise_query'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 

@@ -283,17 +283,7 @@ GRANT SELECT ON architect.advice_outcomes TO pg_monitor;
 -- skipped with a NOTICE.
 
 CREATE FUNCTION architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
-RETURNS TABLE (
-    relation regclass,
-    columns text[],
-    method text,
-    ddl text,
-    rollback_ddl text,
-    est_size_bytes bigint,
-    est_benefit_pct float8,
-    improved_queryids bigint[],
-    write_overhead float8,
-    reason text)
+RETURNS SETOF architect.index_advice_row
 LANGUAGE plpgsql VOLATILE
 AS $fn$
 DECLARE
