@@ -122,24 +122,14 @@ done
 # The median comes with a distribution-free confidence interval: order
 # statistics x(k) … x(n+1-k) with k the largest such that
 # P(Binomial(n, 1/2) < k) ≤ 2.5 % (for 10 pairs: x(2) … x(9), 97.9 %).
+. "$(dirname "$0")/stats.sh"
 series() {          # $1 = tps | cpu, $2 = numerator config, $3 = denominator config
   local r x y vals=()
   for ((r = 1; r <= ROUNDS; r++)); do
     if [ "$1" = tps ]; then x=${tps[$2,$r]} y=${tps[$3,$r]}; else x=${cpu_us[$2,$r]} y=${cpu_us[$3,$r]}; fi
     vals+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.4f", x / y }')")
   done
-  printf '%s\n' "${vals[@]}" | sort -n | awk -v name="$2/$3" '
-    { v[NR] = $1 }
-    END {
-      n = NR
-      med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      # cumulative binomial(n, 1/2)
-      k = 0; cum = 0; p = 0.5 ^ n; c = 1
-      for (i = 0; i < n; i++) { if (cum + p * c > 0.025) break; cum += p * c; c = c * (n - i) / (i + 1); k = i + 1 }
-      if (k >= 1) ci = sprintf("%.4f … %.4f (%.1f %% CI of the median)", v[k], v[n + 1 - k], (1 - 2 * cum) * 100)
-      else ci = "too few pairs for a 95 % CI"
-      printf "%-11s median %.4f   %s   min %.4f max %.4f, %d pairs\n", name, med, ci, v[1], v[n], n
-    }'
+  printf '%s\n' "${vals[@]}" | median_ci "$2/$3" pairs
   printf '            per round:'; printf ' %s' "${vals[@]}"; echo
 }
 

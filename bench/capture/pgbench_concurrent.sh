@@ -85,23 +85,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
   echo "$line"
 done
 
-# median with a distribution-free CI (order statistics; see pgbench_ab.sh)
+# median with a distribution-free CI: median_ci in stats.sh
+. "$(dirname "$0")/stats.sh"
 series() {          # $1 = numerator config, $2 = denominator config
   local r vals=()
   for ((r = 1; r <= ROUNDS; r++)); do
     vals+=("$(awk -v x="${tps[$1,$r]}" -v y="${tps[$2,$r]}" 'BEGIN { printf "%.4f", x / y }')")
   done
-  printf '%s\n' "${vals[@]}" | sort -n | awk -v name="$1/$2" '
-    { v[NR] = $1 }
-    END {
-      n = NR
-      med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      k = 0; cum = 0; p = 0.5 ^ n; c = 1
-      for (i = 0; i < n; i++) { if (cum + p * c > 0.025) break; cum += p * c; c = c * (n - i) / (i + 1); k = i + 1 }
-      if (k >= 1) ci = sprintf("%.4f … %.4f (%.1f %% CI of the median)", v[k], v[n + 1 - k], (1 - 2 * cum) * 100)
-      else ci = "too few rounds for a 95 % CI"
-      printf "%-11s median %.4f   %s   min %.4f max %.4f, %d rounds\n", name, med, ci, v[1], v[n], n
-    }'
+  printf '%s\n' "${vals[@]}" | median_ci "$1/$2" rounds
   printf '            per round:'; printf ' %s' "${vals[@]}"; echo
 }
 
