@@ -1,18 +1,20 @@
 # pg_architect — PGXS build.
 #
 # Sources are picked up by wildcard so that each concern lives in its own file
-# under src/ and needs no edit here.  The install script is assembled from
+# under src/<area>/ and needs no edit here.  Headers are included by their
+# path from src/ ("capture/capture.h"), so a dependency between areas is
+# visible at the include line.  The install script is assembled from
 # sql/parts/NN_<concern>.sql in name order, for the same reason.
 
 EXTENSION   = pg_architect
 EXTVERSION  = 0.1
 
 MODULE_big  = pg_architect
-OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
-EXTRA_CLEAN = $(DATA_built) test/results test/regression.diffs test/regression.out
+EXTRA_CLEAN = $(DATA_built) src/*/*.d test/results test/regression.diffs test/regression.out
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS   = -std=gnu11

@@ -12,7 +12,7 @@
  */
 #include "postgres.h"
 
-#include "ring.h"
+#include "capture/ring.h"
 
 static inline RingSlot *
 ring_slot(EventRing *ring, uint64 pos)

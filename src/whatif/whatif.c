@@ -52,8 +52,8 @@
 #include "utils/lsyscache.h"
 #include "utils/queryjumble.h"
 
-#include "pg_architect.h"
-#include "whatif.h"
+#include "core/pg_architect.h"
+#include "whatif/whatif.h"
 
 PG_FUNCTION_INFO_V1(architect_whatif);
 PG_FUNCTION_INFO_V1(architect_hypothetical_index);
@@ -67,30 +67,7 @@ whatif_init(void)
 		return;
 	done = true;
 
-	DefineCustomIntVariable("pg_architect.advisor_storage_budget",
-							"Disk space the index advisor may spend on new indexes (0 = no limit).",
-							NULL,
-							&advisor_storage_budget_mb,
-							0, 0, INT_MAX / 2,
-							PGC_USERSET, GUC_UNIT_MB,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_architect.advisor_max_indexes_per_table",
-							"Most new indexes the advisor recommends on one table.",
-							NULL,
-							&advisor_max_indexes_per_table,
-							3, 1, 32,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-	DefineCustomRealVariable("pg_architect.advisor_min_benefit_pct",
-							 "Smallest net improvement of the workload's estimated cost, in percent, that an advised index must bring.",
-							 NULL,
-							 &advisor_min_benefit_pct,
-							 0.1, 0.0, 100.0,
-							 PGC_USERSET, 0,
-							 NULL, NULL, NULL);
-
 	hypo_index_install_hooks();
-	advisor_install_hooks();
 }
 
 static void

@@ -23,7 +23,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "pg_architect.h"
+#include "core/pg_architect.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;

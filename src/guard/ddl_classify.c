@@ -61,7 +61,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "ddl_classify.h"
+#include "guard/ddl_classify.h"
 
 /* A CHECK (col IS NOT NULL) constraint added earlier in a check_ddl text. */
 typedef struct DdlTextCheck

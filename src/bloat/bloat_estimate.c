@@ -64,8 +64,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "bloat.h"
-#include "pg_architect.h"
+#include "bloat/bloat.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_estimate_bloat);
 

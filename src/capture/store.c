@@ -35,8 +35,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 #define STORE_FILE			"pg_stat/pg_architect.stat"
 #define STORE_FILE_TMP		"pg_stat/pg_architect.stat.tmp"

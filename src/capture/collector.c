@@ -32,8 +32,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 #define EVENT_BATCH 512
 

@@ -23,7 +23,7 @@
 #include "utils/float.h"
 #include "utils/tuplestore.h"
 
-#include "pg_architect.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_status);
 PG_FUNCTION_INFO_V1(architect_reset);

@@ -56,8 +56,8 @@
 #include "utils/queryjumble.h"
 #include "utils/timestamp.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 static int	nesting_level = 0;
 

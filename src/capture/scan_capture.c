@@ -36,7 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "capture.h"
+#include "capture/capture.h"
 
 typedef struct WalkContext
 {

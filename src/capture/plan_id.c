@@ -28,7 +28,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 
-#include "capture.h"
+#include "capture/capture.h"
 
 static inline uint64
 mix_in(uint64 h, uint64 v)

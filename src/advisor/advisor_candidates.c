@@ -60,7 +60,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
-#include "advisor.h"
+#include "advisor/advisor.h"
 
 /* pg_class.relam and relnatts of a relation */
 static Oid

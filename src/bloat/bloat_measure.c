@@ -68,8 +68,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "bloat.h"
-#include "pg_architect.h"
+#include "bloat/bloat.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_measure_bloat);
 

@@ -39,8 +39,8 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "ddl_classify.h"
-#include "pg_architect.h"
+#include "guard/ddl_classify.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_check_ddl);
 PG_FUNCTION_INFO_V1(architect_ddl_log);

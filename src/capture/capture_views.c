@@ -29,8 +29,8 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_statements);
 PG_FUNCTION_INFO_V1(architect_plans);

@@ -77,7 +77,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
-#include "whatif.h"
+#include "whatif/whatif.h"
 
 /* The indexes the planner sees right now, in this backend only. */
 static List *hypo_active = NIL;

@@ -80,7 +80,8 @@
 #include "utils/relcache.h"
 #include "utils/resowner.h"
 
-#include "advisor.h"
+#include "advisor/advisor.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_advise_workload);
 PG_FUNCTION_INFO_V1(architect_advise_query);
@@ -89,6 +90,44 @@ int			advisor_storage_budget_mb = 0;
 int			advisor_max_indexes_per_table = 3;
 static bool advisor_write_stats = false;	/* per call, see advise_workload */
 double		advisor_min_benefit_pct = 0.1;
+
+/*
+ * Module init, from _PG_init: the advisor's GUCs and its planner hook
+ * (advisor_candidates.c).  The what-if engine is initialised on its own.
+ */
+void
+advisor_init(void)
+{
+	static bool done = false;
+
+	if (done)
+		return;
+	done = true;
+
+	DefineCustomIntVariable("pg_architect.advisor_storage_budget",
+							"Disk space the index advisor may spend on new indexes (0 = no limit).",
+							NULL,
+							&advisor_storage_budget_mb,
+							0, 0, INT_MAX / 2,
+							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_architect.advisor_max_indexes_per_table",
+							"Most new indexes the advisor recommends on one table.",
+							NULL,
+							&advisor_max_indexes_per_table,
+							3, 1, 32,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_architect.advisor_min_benefit_pct",
+							 "Smallest net improvement of the workload's estimated cost, in percent, that an advised index must bring.",
+							 NULL,
+							 &advisor_min_benefit_pct,
+							 0.1, 0.0, 100.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	advisor_install_hooks();
+}
 
 typedef struct AdvTable AdvTable;
 

@@ -14,7 +14,7 @@
 
 #include <math.h>
 
-#include "histogram.h"
+#include "capture/histogram.h"
 #include "utils/float.h"
 
 int

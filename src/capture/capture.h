@@ -29,8 +29,8 @@
 #include "port/atomics.h"
 #include "utils/dsa.h"
 
-#include "histogram.h"
-#include "ring.h"
+#include "capture/histogram.h"
+#include "capture/ring.h"
 
 typedef enum CaptureTrack
 {

@@ -26,8 +26,8 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 int			capture_max_statements = 5000;
 int			capture_max_plans = 5000;

@@ -9,7 +9,7 @@
 #ifndef ADVISOR_H
 #define ADVISOR_H
 
-#include "whatif.h"
+#include "whatif/whatif.h"
 
 /* a probe returning more than this fraction of the table is useless */
 #define ADVISOR_MAX_PROBE_FRACTION	0.05
@@ -61,6 +61,13 @@ typedef struct CandSpec
 	HypoIndex  *h;				/* built while the statement is prepared */
 } CandSpec;
 
+/* advisor.c: GUCs */
+extern int	advisor_storage_budget_mb;
+extern int	advisor_max_indexes_per_table;
+extern double advisor_min_benefit_pct;
+
+/* advisor_candidates.c */
+extern void advisor_install_hooks(void);
 extern PlannedStmt *advisor_probe(WhatifStmt *s, List **uses);
 extern List *advisor_candidates(RelUse *use, List *existing);
 extern List *advisor_existing_keys(Oid relid);

@@ -27,8 +27,8 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "capture.h"
-#include "pg_architect.h"
+#include "capture/capture.h"
+#include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_scans);
 

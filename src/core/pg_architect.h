@@ -75,6 +75,9 @@ extern void ddl_guard_reset(void);
 /* whatif.c */
 extern void whatif_init(void);
 
+/* advisor.c */
+extern void advisor_init(void);
+
 /* Version guards for hook signatures that moved between releases. */
 #if PG_VERSION_NUM < 150000
 #error "pg_architect requires PostgreSQL 15 or later"

@@ -19,7 +19,7 @@
 
 #include "miscadmin.h"
 
-#include "pg_architect.h"
+#include "core/pg_architect.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +37,7 @@ const ArchitectModule architect_modules[] = {
 	{"ddl_guard", ddl_guard_init, ddl_guard_shmem_size, ddl_guard_shmem_startup,
 	ddl_guard_status, ddl_guard_reset},
 	{"whatif", whatif_init, NULL, NULL, NULL, NULL},
+	{"advisor", advisor_init, NULL, NULL, NULL, NULL},
 	{"capture", capture_init, capture_shmem_size, capture_shmem_startup,
 	capture_status, capture_reset},
 };

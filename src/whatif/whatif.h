@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * whatif.h
- *		Shared declarations of the what-if engine (hypo_index.c, whatif.c)
- *		and the index advisor (advisor.c, advisor_candidates.c).
+ *		Shared declarations of the what-if engine (hypo_index.c, whatif.c).
+ *		The engine knows nothing of candidate generation: the advisor
+ *		(src/advisor) builds on it, never the other way round.
  *
  * Everything here is backend-local: hypothetical indexes live in the
  * memory context of the SQL function call that defined them and are seen
@@ -90,11 +91,5 @@ extern PlannedStmt *whatif_plan(WhatifStmt *stmt, List *hypos);
 extern char *whatif_explain(WhatifStmt *stmt, PlannedStmt *plan, List *hypos);
 extern List *whatif_text_array(ArrayType *arr, const char *what);
 extern List *whatif_used_indexes(PlannedStmt *plan);
-
-/* advisor.c */
-extern int	advisor_storage_budget_mb;
-extern int	advisor_max_indexes_per_table;
-extern double advisor_min_benefit_pct;
-extern void advisor_install_hooks(void);
 
 #endif							/* WHATIF_H */
