@@ -26,7 +26,12 @@
  * per probe (boolean, status-like columns), are not produced.
  *
  * The hook is chained (previous hook first) and does nothing unless a probe
- * is running in this backend.
+ * is running in this backend.  It is installed by advisor_install_hooks
+ * (from advisor_init).  Callers: advisor.c only.
+ *
+ * Locking: none of its own and no shared state; planning takes the locks
+ * EXPLAIN takes, and the catalog is read through the syscache (statistics,
+ * existing indexes of the probed tables).
  *
  *-------------------------------------------------------------------------
  */

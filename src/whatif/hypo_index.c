@@ -40,6 +40,10 @@
  *
  * No locking beyond AccessShareLock on the table while defining.
  *
+ * Callers: whatif.c (architect.whatif, architect.hypothetical_index) and,
+ * through whatif.h, the advisor (advisor.c), which defines, pushes and pops
+ * hypothetical indexes the same way.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
