@@ -656,6 +656,7 @@ DECLARE
   k text;
   x architect.migration_step;
   i integer := 0;
+  lt text;
 BEGIN
   PERFORM architect._check_script(sql, 'plan_migration', caller_path);
   IF lock_timeout IS NULL OR retries IS NULL THEN
@@ -949,6 +950,7 @@ BEGIN
     END IF;
   END LOOP;
 
+  lt := (extract(epoch FROM lock_timeout) * 1000)::bigint || 'ms';
   FOREACH x IN ARRAY steps LOOP
     i := i + 1;
     x.step_no := i;
@@ -956,8 +958,8 @@ BEGIN
       WHEN x.sql LIKE '-- shell:%' OR x.sql LIKE 'CALL architect.backfill(%' THEN x.sql
       WHEN x.lock_mode IS NULL OR x.lock_mode = '' THEN x.sql
       WHEN NOT x.transactional THEN
-        format(E'SET lock_timeout = %L;\n%s;\nRESET lock_timeout', lock_timeout::text, x.sql)
-      ELSE format('CALL architect.run_with_lock_timeout(%L, %L, %s)', x.sql, lock_timeout::text, retries)
+        format(E'SET lock_timeout = %L;\n%s;\nRESET lock_timeout', lt, x.sql)
+      ELSE format('CALL architect.run_with_lock_timeout(%L, %L, %s)', x.sql, lt, retries)
     END;
     RETURN NEXT x;
   END LOOP;
