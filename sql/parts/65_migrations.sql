@@ -32,7 +32,7 @@ CREATE FUNCTION architect.migration_statements(
     OUT constraint_type text,
     OUT constraint_name text,
     OUT keys text,
-    OUT concurrently boolean,
+    OUT is_concurrent boolean,
     OUT not_valid boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'architect_migration_statements'
@@ -62,7 +62,7 @@ CREATE FUNCTION architect._stmts(sql text, caller_path text)
 RETURNS TABLE (statement_no integer, statement text, command text, kind text, relation text,
                relid oid, subcommands integer, column_name text, new_name text, type_name text,
                expr text, not_null boolean, constraint_type text, constraint_name text, keys text,
-               concurrently boolean, not_valid boolean)
+               is_concurrent boolean, not_valid boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -342,7 +342,13 @@ BEGIN
   END IF;
 
   -- Semantic check (columns exist, types fit): plan the composed UPDATE.
-  EXECUTE pg_catalog.format(E'EXPLAIN UPDATE %s SET %s\n WHERE (%s\n)', v_rel, set_clause, where_clause);
+  BEGIN
+    EXECUTE pg_catalog.format(E'EXPLAIN UPDATE %s SET %s\n WHERE (%s\n)', v_rel, set_clause, where_clause);
+  EXCEPTION WHEN syntax_error_or_access_rule_violation OR data_exception OR undefined_function THEN
+    RAISE EXCEPTION 'set_clause or where_clause does not fit table %: %', v_rel, SQLERRM
+      USING ERRCODE = SQLSTATE,
+            HINT = 'Both are checked as UPDATE <table> SET <set_clause> WHERE (<where_clause>): name existing columns with fitting types.';
+  END;
 
   v_job := pg_catalog.md5(pg_catalog.concat_ws(E'\x01', rel::oid::text, set_clause, where_clause));
   SELECT p.last_key, p.rows_done, p.rows_estimated, p.batches, p.status
@@ -473,7 +479,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r text := CASE WHEN relid IS NOT NULL THEN relid::regclass::text ELSE relation END;
-  relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = relid);
+  -- a table created earlier in the script has no OID yet: its written name
+  relname text := coalesce((SELECT c.relname FROM pg_class c WHERE c.oid = relid),
+                           (SELECT p[cardinality(p)] FROM parse_ident(relation) p));
   att record;
   label text;
 BEGIN
@@ -863,7 +871,7 @@ BEGIN
         'AccessExclusiveLock', r, false, false, bytes, 0, true,
         format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', r, cn), architect._verify_constraint(r, cn), 'low', 'brief lock');
 
-    ELSIF s.kind = 'create_index' AND NOT s.concurrently AND s.relid IS NOT NULL THEN
+    ELSIF s.kind = 'create_index' AND NOT s.is_concurrent AND s.relid IS NOT NULL THEN
       cn := coalesce(s.new_name, architect._predicted_name(relname, s.keys, 'idx'));
       steps := steps || architect._step(s.statement_no, 'migrate', 'build the index concurrently (reads and writes continue)',
         regexp_replace(s.statement, '^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(IF\s+NOT\s+EXISTS\s+)?(\S+\s+)?ON\s',
@@ -873,7 +881,7 @@ BEGIN
         format('SELECT indisvalid FROM pg_catalog.pg_index WHERE indexrelid = to_regclass(%L)', quote_ident(nsp) || '.' || quote_ident(cn)),
         'low', 'cannot run in a transaction block; a failed build leaves an INVALID index: DROP INDEX CONCURRENTLY it and run the step again');
 
-    ELSIF s.kind = 'drop_index' AND NOT s.concurrently AND s.relid IS NOT NULL THEN
+    ELSIF s.kind = 'drop_index' AND NOT s.is_concurrent AND s.relid IS NOT NULL THEN
       steps := steps || architect._step(s.statement_no, 'contract', 'drop the index concurrently',
         format('DROP INDEX CONCURRENTLY IF EXISTS %s', s.relid::regclass),
         'ShareUpdateExclusiveLock', (SELECT i.indrelid::regclass::text FROM pg_index i WHERE i.indexrelid = s.relid),
@@ -941,7 +949,7 @@ BEGIN
         coalesce(v.rewrites, false), coalesce(v.scans, false), coalesce(v.bytes, bytes),
         CASE WHEN v.rewrites THEN architect._rewrite_secs(s.relid, coalesce(v.bytes, bytes))
              WHEN v.scans THEN architect._secs(coalesce(v.bytes, bytes), 'scan') ELSE 0 END,
-        NOT (s.concurrently OR s.kind IN ('vacuum', 'vacuum_full') OR s.statement ~* '^\s*(CREATE|DROP|REINDEX)\s.*\sCONCURRENTLY\s'),
+        NOT (s.is_concurrent OR s.kind IN ('vacuum', 'vacuum_full') OR s.statement ~* '^\s*(CREATE|DROP|REINDEX)\s.*\sCONCURRENTLY\s'),
         architect._inverse(s.kind, s.relid, r, s.column_name, s.new_name, s.constraint_type, s.constraint_name, s.keys, s.expr),
         NULL, coalesce(v.risk, 'none'),
         concat_ws('; ', v.reason, CASE WHEN s.subcommands > 1 AND s.kind = 'alter_table' THEN
@@ -1065,7 +1073,7 @@ BEGIN
               UNION SELECT c.relation FROM architect._ddl(forward, caller_path) c
               UNION SELECT m.new_name FROM architect._stmts(forward, caller_path) m WHERE m.kind = 'rename_table'
               UNION SELECT c.relation FROM architect._ddl(rollback_sql, caller_path) c) x
-             WHERE x.name IS NOT NULL LOOP
+             WHERE x.name IS NOT NULL ORDER BY 1 LOOP
     -- A name that exists now is kept in its qualified form, so that "t"
     -- and "public.t" are one relation.
     SELECT format('%I.%I', n.nspname, c.relname) INTO p
@@ -1098,7 +1106,7 @@ BEGIN
           why := 'VACUUM/ANALYZE cannot run in a transaction block and changes no schema: skipped';
         ELSIF st.kind = 'call' AND st.statement ~* '^\s*CALL\s+architect\.backfill\s*\(' THEN
           why := 'architect.backfill commits per batch: skipped (rehearse the equivalent UPDATE instead)';
-        ELSIF st.concurrently OR st.statement ~* '^\s*REINDEX\s.*\sCONCURRENTLY\s' THEN
+        ELSIF st.is_concurrent OR st.statement ~* '^\s*REINDEX\s.*\sCONCURRENTLY\s' THEN
           exec_sql := regexp_replace(st.statement, '\s+CONCURRENTLY(\s)', '\1', 'i');
         ELSIF st.statement ~* 'DETACH\s+PARTITION\s.*CONCURRENTLY' THEN
           why := 'DETACH PARTITION CONCURRENTLY cannot run in a transaction block: skipped';
@@ -1130,7 +1138,8 @@ BEGIN
           EXECUTE exec_sql;
           PERFORM architect._arm_statement_timeout(0);
           PERFORM set_config('search_path', pinned, true);
-          SELECT string_agg(coalesce(c.oid::regclass::text, l.relation::text) || ' ' || l.mode, ', ' ORDER BY 1)
+          SELECT string_agg(c.oid::regclass::text || ' ' || l.mode, ', '
+                            ORDER BY c.oid::regclass::text COLLATE "C", architect._lock_rank(l.mode))
             INTO p
             FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation
            WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
