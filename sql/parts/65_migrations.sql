@@ -958,10 +958,15 @@ BEGIN
     END IF;
   END LOOP;
 
-  lt := (extract(epoch FROM lock_timeout) * 1000)::bigint || 'ms';
   FOREACH x IN ARRAY steps LOOP
     i := i + 1;
     x.step_no := i;
+    -- A step whose lock lets reads and writes through (ShareUpdateExclusive
+    -- or weaker) waits at least 5 s: longer than deadlock_timeout, so that
+    -- an autovacuum in its way (likely right after a backfill) is
+    -- cancelled instead of making every attempt time out.
+    lt := (extract(epoch FROM CASE WHEN architect._lock_rank(x.lock_mode) <= 4
+                                   THEN greatest(lock_timeout, '5s') ELSE lock_timeout END) * 1000)::bigint || 'ms';
     x.run_sql := CASE
       WHEN x.sql LIKE '-- shell:%' OR x.sql LIKE 'CALL architect.backfill(%' THEN x.sql
       WHEN x.lock_mode IS NULL OR x.lock_mode = '' THEN x.sql
