@@ -6,9 +6,9 @@
 #
 # A throwaway cluster, a 1M-row table t (id bigserial PK, a int NOT NULL
 # with an index, grp int referencing-to-be grp(id), payload text), and a
-# live pgbench workload on it: 2 clients at RATE transactions/s in total,
-# each transaction reading a row, incrementing its a, inserting a new row
-# into t and recording the write in ops (the script is below).
+# live pgbench workload on it: 2 clients, each transaction reading a row,
+# incrementing its a, inserting a new row into t and recording the write in
+# ops, then THINK ms (20) of think time (the script is below).
 # While it runs, each case is carried out
 #   naive:   the statement as a developer writes it (psql, autocommit);
 #   planned: every step of architect.plan_migration(<that statement>), in
@@ -16,8 +16,8 @@
 #            under lock_timeout with retry, batched backfills, CONCURRENTLY);
 # the table being rebuilt from scratch for each run.  Printed per run: the
 # maximum latency and the count of transactions over 1 s, read from
-# pgbench's per-transaction log (-l; with -R, latency counts from the
-# scheduled start, so time spent queued behind a lock is included), the
+# pgbench's per-transaction log (-l; closed loop: a transaction's latency is
+# its own time, including any wait for a lock, plus the think time), the
 # duration of the migration, and the write check: count(t) = 1M + count(ops)
 # and, for every row, a = initial a + number of ops on it (no write lost).
 # Before the runs, each naive statement is rehearsed (forward + generated
@@ -32,7 +32,7 @@ export PATH=$("$PG_CONFIG" --bindir):$PATH
 eval "$(scripts/stage.sh)"
 
 ROWS=${ROWS:-1000000}
-RATE=${RATE:-100}
+THINK=${THINK:-20}
 CASES=${CASES:-a b c}
 WORK=$(mktemp -d /tmp/pga-bench-migrate.XXXXXX)
 chmod 777 "$WORK"
@@ -56,6 +56,7 @@ TITLE[c]="(c) new FOREIGN KEY + SET NOT NULL on t.grp"
 setup() {
   Q <<SQL
 SET client_min_messages = warning;
+SET pg_architect.ddl_guard = off;
 DROP TABLE IF EXISTS t, ops, grp CASCADE;
 DROP FUNCTION IF EXISTS public.t_a_sync();
 DELETE FROM architect.backfill_progress;
@@ -79,6 +80,7 @@ UPDATE t SET a = a + 1 WHERE id = :id;
 INSERT INTO t (a, grp, payload) VALUES (0, 1 + :id % 100, 'new');
 INSERT INTO ops (tid) VALUES (:id);
 END;
+\sleep $THINK ms
 SQL
 
 verify() {           # prints the write check
@@ -95,7 +97,7 @@ run() {              # run CASE MODE
   local c=$1 mode=$2 dir="$WORK/$1-$2" t0 t1 steps
   mkdir -p "$dir"; chmod 777 "$dir"
   setup >/dev/null
-  (cd "$dir" && exec pgbench -n -c 2 -j 2 -R "$RATE" -T 900 -l --log-prefix=tx -f "$WORK/workload.sql" >"$dir/pgbench.out" 2>&1) &
+  (cd "$dir" && exec pgbench -n -c 2 -j 2 -T 900 -l --log-prefix=tx -f "$WORK/workload.sql" >"$dir/pgbench.out" 2>&1) &
   local pgb=$!
   sleep 3
   t0=$(date +%s.%N)
@@ -130,7 +132,7 @@ SQL
   esac
 }
 
-echo "pg_architect migration benchmark: $ROWS rows, pgbench 2 clients at $RATE tx/s (read + update + 2 inserts per tx)"
+echo "pg_architect migration benchmark: $ROWS rows, pgbench 2 clients, $THINK ms think time (read + update + 2 inserts per tx)"
 echo
 echo "== Rehearsal of each naive statement with its generated rollback (forced; everything rolled back)"
 setup >/dev/null

@@ -592,10 +592,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT architect._step($1, 'backfill',
-           'batched backfill: one short transaction per 5000 rows, resumable',
-           format('CALL architect.backfill(%L, %L, %L, 5000, %L)', $2, $3, $4, '10ms'),
+           'batched backfill: one short transaction per 2000 rows, resumable',
+           format('CALL architect.backfill(%L, %L, %L, 2000, %L)', $2, $3, $4, '10ms'),
            'RowExclusiveLock', $2, false, true, $5,
-           architect._secs($5, 'backfill') + round(((SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($2)) / 5000 * 0.01)::numeric, 2),
+           architect._secs($5, 'backfill') + round(((SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($2)) / 2000 * 0.01)::numeric, 2),
            false, '', $6, 'low',
            'CALL outside a transaction block; on cancel, CALL again with the same arguments to resume (architect.backfill_progress)')
 $$;
