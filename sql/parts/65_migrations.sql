@@ -601,8 +601,8 @@ AS $$
 $$;
 
 -- Checks common to every entry point: NULL, empty, transaction control,
--- unknown tables.  Returns the statements with check_ddl's verdict.
-CREATE FUNCTION architect._check_script(sql text, who text, caller_path text)
+-- unknown tables (raises; returns nothing).
+CREATE FUNCTION architect._check_script(sql text, who text, caller_path text, check_tables boolean DEFAULT true)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -627,7 +627,13 @@ BEGIN
     END IF;
     IF s.kind = 'create_table' THEN
       created := created || s.relation;
-    ELSIF s.relation IS NOT NULL AND s.relid IS NULL AND NOT s.relation = ANY (created)
+    ELSIF s.kind = 'rename_table' THEN
+      created := created || s.new_name;
+    END IF;
+    -- A rollback names what its forward script created or renamed: its
+    -- tables are checked when it runs.
+    IF check_tables AND s.kind <> 'create_table'
+          AND s.relation IS NOT NULL AND s.relid IS NULL AND NOT s.relation = ANY (created)
           AND s.kind NOT IN ('drop_index', 'drop_table') THEN
       RAISE EXCEPTION 'statement % refers to table %, which does not exist', s.statement_no, s.relation
         USING ERRCODE = 'undefined_table',
@@ -1045,7 +1051,7 @@ DECLARE
 BEGIN
   PERFORM architect._check_script(forward, 'rehearse', caller_path);
   IF rollback_sql IS NOT NULL THEN
-    PERFORM architect._check_script(rollback_sql, 'rehearse (rollback)', caller_path);
+    PERFORM architect._check_script(rollback_sql, 'rehearse (rollback)', caller_path, false);
   END IF;
   IF force IS NULL THEN
     RAISE EXCEPTION 'force must not be NULL' USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass true or false.';

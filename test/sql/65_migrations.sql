@@ -77,6 +77,12 @@ ALTER TABLE mg_t RENAME COLUMN b TO body;
 VACUUM mg_t$$)
  WHERE phase <> 'verdict';
 SELECT outcome FROM architect.rehearse('ALTER TABLE mg_t ADD COLUMN z int') WHERE phase = 'verdict';
+-- A table created by the forward script is absent again after rollback.
+SELECT phase, outcome, fingerprint_before, fingerprint_after_rollback
+  FROM architect.rehearse('CREATE TABLE mg_new2 (id int); CREATE INDEX ON mg_new2 (id)', 'DROP TABLE mg_new2')
+ WHERE phase IN ('fingerprint', 'verdict');
+SELECT phase, outcome FROM architect.rehearse('CREATE TABLE mg_new3 (id int)') WHERE phase = 'verdict';
+SELECT outcome FROM architect.rehearse('ALTER TABLE mg_t RENAME TO mg_t9', 'ALTER TABLE mg_t9 RENAME TO mg_t') WHERE phase = 'verdict';
 -- A wrong rollback is caught.
 SELECT phase, outcome FROM architect.rehearse('ALTER TABLE mg_t ADD COLUMN z int', 'ALTER TABLE mg_t ADD COLUMN z2 int')
  WHERE phase IN ('fingerprint', 'verdict');
