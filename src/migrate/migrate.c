@@ -47,11 +47,14 @@ static int	rehearse_lock_timeout_ms = 1000;
 static int	rehearse_statement_timeout_ms = 30000;
 static int	rehearse_max_rewrite_kb = 64 * 1024;
 
-/* The duration model, MB/s; defaults measured by bench/migrate/calibrate.sh. */
-static double migrate_scan_rate = 400.0;
-static double migrate_rewrite_rate = 60.0;
-static double migrate_index_rate = 80.0;
-static double migrate_backfill_rate = 15.0;
+/*
+ * The duration model, MB/s; defaults measured by the calibration section of
+ * bench/migrate/run.sh on the development machine (2 shared cores).
+ */
+static double migrate_scan_rate = 90.0;
+static double migrate_rewrite_rate = 15.0;
+static double migrate_index_rate = 25.0;
+static double migrate_backfill_rate = 2.0;
 
 void
 migrate_init(void)
@@ -74,19 +77,19 @@ migrate_init(void)
 	DefineCustomRealVariable("pg_architect.migrate_scan_rate",
 							 "Duration model: MB/s of a full table scan (VALIDATE, SET NOT NULL).",
 							 NULL, &migrate_scan_rate,
-							 400.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
+							 90.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("pg_architect.migrate_rewrite_rate",
-							 "Duration model: MB/s of a table rewrite (ALTER TYPE, volatile default, VACUUM FULL).",
+							 "Duration model: MB/s of a table rewrite, heap and indexes (ALTER TYPE, volatile default, VACUUM FULL).",
 							 NULL, &migrate_rewrite_rate,
-							 60.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
+							 15.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("pg_architect.migrate_index_rate",
 							 "Duration model: MB of table per second of a B-tree index build.",
 							 NULL, &migrate_index_rate,
-							 80.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
+							 25.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("pg_architect.migrate_backfill_rate",
 							 "Duration model: MB of table per second of a batched backfill (UPDATE per batch, before pauses).",
 							 NULL, &migrate_backfill_rate,
-							 15.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
+							 2.0, 0.01, 1e6, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* ---------- architect.migration_statements ---------- */
