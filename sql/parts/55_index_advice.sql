@@ -136,6 +136,7 @@ CREATE FUNCTION architect.record_advice(
     queryids bigint[] DEFAULT NULL)
 RETURNS SETOF architect.advice_log
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   a record;
@@ -178,7 +179,7 @@ CREATE FUNCTION architect.advice_outcomes(
     OUT verdict text,
     OUT evidence text)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -285,6 +286,7 @@ GRANT SELECT ON architect.advice_outcomes TO pg_monitor;
 CREATE FUNCTION architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
 RETURNS SETOF architect.index_advice_row
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   nsp text;

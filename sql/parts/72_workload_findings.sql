@@ -28,7 +28,7 @@ CREATE FUNCTION architect.workload_findings(
     OUT object text, OUT relation regclass, OUT evidence text,
     OUT recommendation text, OUT ddl text, OUT rollback_ddl text, OUT impact numeric)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE

@@ -177,6 +177,7 @@ COMMENT ON FUNCTION architect.drop_snapshot(text) IS
 CREATE FUNCTION architect._pct_change(a double precision, b double precision)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE WHEN a > 0 AND b IS NOT NULL THEN round(((b - a) / a * 100)::numeric, 1) END
 $$;
