@@ -165,7 +165,7 @@ WITH al AS (
          concat('current plan slower than an earlier one: ',
                 (SELECT string_agg(format('%s=%s', key, value), ', ' ORDER BY key)
                    FROM jsonb_each_text(j)
-                  WHERE key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan')
+                  WHERE key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan', 'previous_plan', 'current_plan')
                     AND length(value) <= 64)),
          'Compare the plans (architect.plans); analyze the tables involved, check recent index changes, or pin the good plan by fixing statistics.',
          NULL, NULL, 'architect.plan_regressions', 0

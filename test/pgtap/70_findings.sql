@@ -194,7 +194,8 @@ SELECT is((SELECT count(*) FROM architect.findings WHERE object LIKE 'flaws.%' O
 SELECT ok((architect.report('json')::jsonb)->'findings' IS NOT NULL
           AND NOT architect.report('html') LIKE '%flaws.%', 'a plain role gets a report, without the tables it cannot see');
 SELECT throws_ok($$SELECT architect.snapshot('p')$$, '42501', NULL, 'a plain role cannot take snapshots');
-SELECT throws_ok($$SELECT * FROM architect.compare('before', 'before')$$, '42501', NULL, 'nor read them');
+SELECT is((SELECT count(*) FROM architect.compare('before', 'before')), 0::bigint,
+          'and compare shows it none of the statements other roles ran');
 RESET ROLE;
 GRANT SELECT ON flaws."Child Table" TO pga_plain;
 SET ROLE pga_plain;
