@@ -412,7 +412,8 @@ DECLARE
     doc jsonb;
 BEGIN
     IF fmt IS NULL OR fmt NOT IN ('text', 'markdown', 'md', 'json', 'html') THEN
-        RAISE EXCEPTION 'unknown report format "%"', format
+        RAISE EXCEPTION 'unknown report format "%"',
+              CASE WHEN length(format) > 40 THEN left(format, 40) || '...' ELSE format END
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'Use one of text, markdown, json or html.';
     END IF;

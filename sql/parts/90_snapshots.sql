@@ -267,7 +267,7 @@ BEGIN
               USING ERRCODE = 'null_value_not_allowed',
                     HINT = 'Name two snapshots, e.g. architect.compare(''before'', ''after''); list them with SELECT label, taken_at FROM architect.snapshots.';
     END IF;
-    SELECT string_agg(format('"%s"', l), ', ') INTO missing
+    SELECT string_agg(format('"%s"', CASE WHEN length(l) > 64 THEN left(l, 64) || '...' ELSE l END), ', ') INTO missing
       FROM unnest(ARRAY[compare.a, compare.b]) l
      WHERE l IS NULL OR NOT EXISTS (SELECT 1 FROM architect.snapshots s WHERE s.label = l);
     IF missing IS NOT NULL OR compare.a IS NULL OR compare.b IS NULL THEN
