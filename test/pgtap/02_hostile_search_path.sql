@@ -114,7 +114,7 @@ INSERT INTO pga_calls VALUES
  (33, 'architect.report(text)', $$SELECT architect.report('json')$$),
  (34, 'architect.report(text)', $$SELECT architect.report('html')$$),
  (35, 'architect.workload_findings(interval)', $$SELECT * FROM architect.workload_findings('0')$$),
- (36, 'architect.record_advice(text[],double precision[],bigint[])', $$SELECT * FROM architect.record_advice(ARRAY['SELECT * FROM public.pga_hostile_t ORDER BY v LIMIT 5'])$$),
+ (36, 'architect.record_advice(text[],double precision[],bigint[],text)', $$SELECT * FROM architect.record_advice(ARRAY['SELECT * FROM public.pga_hostile_t ORDER BY v LIMIT 5'])$$),
  (37, 'architect._pct_change(double precision,double precision)', $$SELECT architect._pct_change(1, 2)$$),
  (38, 'architect._sees_texts_of(oid)', $$SELECT architect._sees_texts_of(10)$$),
  (40, 'architect.snapshot(text)', $$SELECT * FROM architect.snapshot('pga-hostile')$$),

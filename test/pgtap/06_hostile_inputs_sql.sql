@@ -20,7 +20,7 @@ INSERT INTO covered VALUES
   ('architect.report(text)'), ('architect.snapshot(text)'), ('architect.compare(text,text)'),
   ('architect.drop_snapshot(text)'), ('architect.workload_findings(interval)'),
   ('architect.advise_pg_stat_statements(integer)'),
-  ('architect.record_advice(text[],double precision[],bigint[])'),
+  ('architect.record_advice(text[],double precision[],bigint[],text)'),
   ('architect._optional_source(text)'), ('architect._svg_bars(text,text,jsonb,text[],text[],text)'),
   ('architect._report_text(jsonb,boolean)'), ('architect._report_html(jsonb)'),
   ('architect._report_more(jsonb)'), ('architect._can_see(oid,"char")'),
