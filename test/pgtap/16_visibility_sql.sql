@@ -12,7 +12,15 @@
 -- that spills to disk, so it becomes a temp_spill_statement finding with
 -- the text in its evidence) and a DDL statement carrying one; a superuser
 -- takes a snapshot; then every surface is read as superuser, each plain
--- role, a pg_monitor member and a pg_read_all_stats member.
+-- role, a pg_monitor member and a pg_read_all_stats member.  A third plain
+-- role runs a statement in another database (through dblink, so it needs
+-- a committed role and database, made before the test transaction and
+-- dropped after it).
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS pga_vis_other;
+CREATE DATABASE pga_vis_other;
+DROP ROLE IF EXISTS pga_v_other;
+CREATE ROLE pga_v_other LOGIN;
 BEGIN;
 SELECT plan(21);
 SET client_min_messages = warning;
@@ -38,15 +46,23 @@ SELECT 'OTHER-CONSTANT-2' AS c, g FROM generate_series(1, 60000) g ORDER BY g DE
 CREATE TABLE vis.p2 (a int, note text DEFAULT 'DDL-SECRET-2');
 RESET ROLE;
 RESET work_mem;
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', format('dbname=pga_vis_other user=pga_v_other host=%s port=%s',
+                                      current_setting('unix_socket_directories'), current_setting('port'))) AS other \gset
+SELECT dblink_exec('other', 'SET work_mem = ''64kB''') AS other \gset
+-- (the constant is assembled, so that this statement's own text does not hold it)
+SELECT count(*) AS other FROM dblink('other', format($$SELECT %L AS c, g FROM generate_series(1, 60000) g ORDER BY g DESC OFFSET 59999$$, 'OTHERDB-' || 'CONSTANT-3')) AS t(c text, g int) \gset
+SELECT count(*) AS other FROM dblink('other', format($$SELECT %L AS c, g FROM generate_series(1, 60000) g ORDER BY g DESC OFFSET 59999$$, 'OTHERDB-' || 'CONSTANT-3')) AS t(c text, g int) \gset
+SELECT dblink_disconnect('other') AS other \gset
 -- The test's own statements are not workload: they must not crowd the two
 -- statements out of the report's top ten.
 SET pg_architect.track = 'none';
 
 SELECT ok((SELECT count(*) FROM architect.statements
-            WHERE query LIKE '%VICTIM-CONSTANT-1%' OR query LIKE '%OTHER-CONSTANT-2%') = 2
+            WHERE query LIKE '%VICTIM-CONSTANT-1%' OR query LIKE '%OTHER-CONSTANT-2%' OR query LIKE '%OTHERDB-CONSTANT-3%') = 3
           AND (SELECT bool_and(temp_blks_written > 0) FROM architect.statements
-                WHERE query LIKE '%VICTIM-CONSTANT-1%' OR query LIKE '%OTHER-CONSTANT-2%'),
-          'setup: both statements are captured, and they spilled to disk');
+                WHERE query LIKE '%VICTIM-CONSTANT-1%' OR query LIKE '%OTHER-CONSTANT-2%' OR query LIKE '%OTHERDB-CONSTANT-3%'),
+          'setup: the three statements are captured, and they spilled to disk');
 SELECT ok(architect.report('json') LIKE '%DDL-SECRET-1%' AND architect.report('json') LIKE '%DDL-SECRET-2%',
           'setup: both DDL statements are in the report''s DDL log, for a superuser');
 SELECT (architect.snapshot('vis')).label AS pga_snap \gset
@@ -83,8 +99,16 @@ SELECT pg_temp.look('pg_read_all_stats') AS l \gset
 RESET ROLE;
 
 -- expected: who sees which constant, per surface
-CREATE TEMP TABLE expected (who text, secret text, sees boolean);
-INSERT INTO expected VALUES
+CREATE TEMP TABLE expected (who text, secret text, sees boolean, surface text);
+-- the statement of the other database: like pg_stat_statements for the
+-- readers of all statements, but findings are about this database only
+INSERT INTO expected
+SELECT who, 'OTHERDB-CONSTANT-3', who IN ('superuser', 'pg_monitor', 'pg_read_all_stats'), NULL
+  FROM unnest(ARRAY['superuser', 'plain1', 'plain2', 'pg_monitor', 'pg_read_all_stats']) who
+UNION ALL
+SELECT who, 'OTHERDB-CONSTANT-3', false, 'findings evidence'
+  FROM unnest(ARRAY['superuser', 'plain1', 'plain2', 'pg_monitor', 'pg_read_all_stats']) who;
+INSERT INTO expected (who, secret, sees) VALUES
   ('superuser', 'VICTIM-CONSTANT-1', true),  ('superuser', 'OTHER-CONSTANT-2', true),
   ('plain1', 'VICTIM-CONSTANT-1', true),     ('plain1', 'OTHER-CONSTANT-2', false),
   ('plain2', 'VICTIM-CONSTANT-1', false),    ('plain2', 'OTHER-CONSTANT-2', true),
@@ -97,6 +121,9 @@ CREATE FUNCTION pg_temp.mismatches(surf text) RETURNS text[] LANGUAGE sql AS $$
     FROM pg_temp.expected e
     JOIN pg_temp.seen s ON s.who = e.who AND s.surface = surf
    WHERE coalesce(strpos(s.content, e.secret) > 0, false) IS DISTINCT FROM e.sees
+     AND (e.surface = surf
+          OR e.surface IS NULL AND NOT EXISTS (SELECT 1 FROM pg_temp.expected o
+                                                WHERE o.who = e.who AND o.secret = e.secret AND o.surface = surf))
 $$;
 
 SELECT is((SELECT count(DISTINCT who)::int FROM seen), 5, 'every surface was read by the five roles');
@@ -143,3 +170,5 @@ RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
+DROP DATABASE pga_vis_other;
+DROP ROLE pga_v_other;
