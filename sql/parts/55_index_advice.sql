@@ -133,9 +133,13 @@ COMMENT ON TABLE architect.advice_log IS
 CREATE FUNCTION architect.record_advice(
     queries text[] DEFAULT NULL,
     weights float8[] DEFAULT NULL,
-    queryids bigint[] DEFAULT NULL)
+    queryids bigint[] DEFAULT NULL,
+    -- evaluated in the caller's context, before the SET below: the given
+    -- statements are the caller's and resolve names as the caller would
+    search_path text DEFAULT pg_catalog.current_setting('search_path'))
 RETURNS SETOF architect.advice_log
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   a record;
@@ -143,7 +147,7 @@ DECLARE
   row architect.advice_log;
 BEGIN
   FOR a IN
-    SELECT * FROM architect.advise_workload(queries, weights, queryids)
+    SELECT * FROM architect.advise_workload(queries, weights, queryids, search_path => record_advice.search_path)
      WHERE queries IS NOT NULL
     UNION ALL
     SELECT * FROM architect.index_advice WHERE queries IS NULL
@@ -162,7 +166,7 @@ BEGIN
 END
 $fn$;
 
-COMMENT ON FUNCTION architect.record_advice(text[], float8[], bigint[]) IS
+COMMENT ON FUNCTION architect.record_advice(text[], float8[], bigint[], text) IS
   'File the advice (of the captured workload, or of the given one) in architect.advice_log';
 
 CREATE FUNCTION architect.advice_outcomes(
@@ -178,7 +182,7 @@ CREATE FUNCTION architect.advice_outcomes(
     OUT verdict text,
     OUT evidence text)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -268,7 +272,7 @@ COMMENT ON FUNCTION architect.advice_outcomes() IS
 
 CREATE VIEW architect.advice_outcomes AS SELECT * FROM architect.advice_outcomes();
 
-REVOKE ALL ON FUNCTION architect.record_advice(text[], float8[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION architect.record_advice(text[], float8[], bigint[], text) FROM PUBLIC;
 REVOKE ALL ON TABLE architect.advice_log FROM PUBLIC;
 GRANT SELECT ON TABLE architect.advice_log TO pg_monitor;
 REVOKE ALL ON FUNCTION architect.advice_outcomes() FROM PUBLIC;
@@ -285,6 +289,7 @@ GRANT SELECT ON architect.advice_outcomes TO pg_monitor;
 CREATE FUNCTION architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
 RETURNS SETOF architect.index_advice_row
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   nsp text;
@@ -313,7 +318,9 @@ BEGIN
                        AND p.toplevel AND p.calls > 0
                      ORDER BY p.total_exec_time DESC
                      LIMIT $1) s) w
-      CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids) a
+      CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
+          -- planned under the session default path, as architect.index_advice does
+          search_path => (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'search_path')) a
      WHERE w.queries IS NOT NULL $q$, nsp)
     USING max_statements;
 END

@@ -28,6 +28,7 @@
 CREATE FUNCTION architect._can_see(rel oid, relkind "char")
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT pg_has_role('pg_read_all_stats', 'USAGE')
       OR CASE WHEN relkind = 'S' THEN has_sequence_privilege(rel, 'SELECT, USAGE, UPDATE')
@@ -43,7 +44,8 @@ COMMENT ON FUNCTION architect._can_see(oid, "char") IS
 CREATE FUNCTION architect._stats_window(
     OUT stats_since timestamptz,
     OUT window_is_lower_bound boolean)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT coalesce(d.stats_reset, pg_postmaster_start_time()),
          d.stats_reset IS NULL
@@ -54,6 +56,7 @@ $$;
 CREATE FUNCTION architect._concurrent_indexdef(idx oid)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   -- pg_get_indexdef() quotes every identifier; only the keyword is added.
   SELECT regexp_replace(pg_get_indexdef(idx), '^CREATE (UNIQUE )?INDEX ',
@@ -70,7 +73,7 @@ CREATE FUNCTION architect._index_health(
     OUT stats_since timestamptz, OUT window_is_lower_bound boolean, OUT severity text,
     OUT evidence text, OUT ddl text, OUT rollback_ddl text)
 RETURNS SETOF record
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET enable_nestloop = off
 SET jit = off
 SET search_path = pg_catalog, pg_temp

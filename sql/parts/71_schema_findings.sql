@@ -31,6 +31,7 @@
 CREATE FUNCTION architect._xid_severity(xid_age bigint)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE WHEN xid_age >= 1500000000 THEN 'critical'
               WHEN xid_age >= 1000000000 THEN 'high'

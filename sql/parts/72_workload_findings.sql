@@ -21,6 +21,9 @@
 -- this part installs and works on a server without capture.  Sessions of
 -- other roles show their state only to pg_read_all_stats members, as in
 -- pg_stat_activity; tables only to roles with a privilege on them.
+-- Statement findings are those of this database whose text the reader may
+-- see (architect.statements hides the others' query id); one per query
+-- id, role and nesting, so that finding ids stay unique.
 
 CREATE FUNCTION architect.workload_findings(
     idle_in_transaction_after interval DEFAULT '5 min',
@@ -28,7 +31,7 @@ CREATE FUNCTION architect.workload_findings(
     OUT object text, OUT relation regclass, OUT evidence text,
     OUT recommendation text, OUT ddl text, OUT rollback_ddl text, OUT impact numeric)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -170,7 +173,7 @@ BEGIN
             RETURN QUERY EXECUTE format($q$
               SELECT 'temp_spill_statement'::text,
                      CASE WHEN s.temp_blks_written >= 131072 THEN 'medium' ELSE 'low' END::text,
-                     'low'::text, 'statement'::text, format('queryid %%s', s.queryid), NULL::regclass,
+                     'low'::text, 'statement'::text, format('queryid %%s (role %%s%%s)', s.queryid, coalesce(pg_get_userbyid(s.userid)::text, s.userid::text), CASE WHEN NOT s.toplevel THEN ', nested' ELSE '' END), NULL::regclass,
                      format('statement %%s wrote %%s temp blocks (%%s) over %%s calls, mean %%s ms: %%s',
                             s.queryid, s.temp_blks_written, pg_size_pretty(s.temp_blks_written::bigint * 8192),
                             s.calls, round(s.mean_ms::numeric, 3), left(s.query, 200)),
@@ -178,12 +181,13 @@ BEGIN
                      NULL::text, NULL::text, s.temp_blks_written::numeric
                 FROM %s s
                WHERE s.temp_blks_written > 0
+                 AND s.queryid IS NOT NULL AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                ORDER BY s.temp_blks_written DESC
                LIMIT 20 $q$, stmts);
             RETURN QUERY EXECUTE format($q$
               SELECT 'low_cache_hit_statement'::text,
                      CASE WHEN s.shared_blks_read >= 1000000 THEN 'medium' ELSE 'low' END::text,
-                     'medium'::text, 'statement'::text, format('queryid %%s', s.queryid), NULL::regclass,
+                     'medium'::text, 'statement'::text, format('queryid %%s (role %%s%%s)', s.queryid, coalesce(pg_get_userbyid(s.userid)::text, s.userid::text), CASE WHEN NOT s.toplevel THEN ', nested' ELSE '' END), NULL::regclass,
                      format('statement %%s read %%s blocks from outside shared buffers (hit ratio %%s %%%%) over %%s calls: %%s',
                             s.queryid, s.shared_blks_read,
                             round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 2),
@@ -192,6 +196,7 @@ BEGIN
                      NULL::text, NULL::text, s.shared_blks_read::numeric
                 FROM %s s
                WHERE s.shared_blks_read >= 10000
+                 AND s.queryid IS NOT NULL AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                  AND s.shared_blks_hit < 0.9 * (s.shared_blks_hit + s.shared_blks_read)
                ORDER BY s.shared_blks_read DESC
                LIMIT 20 $q$, stmts);

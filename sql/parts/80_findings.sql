@@ -23,6 +23,7 @@
 CREATE FUNCTION architect._severity_order(severity text)
 RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2
                        WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END
@@ -31,6 +32,7 @@ $$;
 CREATE FUNCTION architect._effort_order(effort text)
 RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE effort WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 ELSE 4 END
 $$;
@@ -38,6 +40,7 @@ $$;
 CREATE FUNCTION architect._finding_id(category text, chk text, object text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT 'F' || left(md5(category || '/' || chk || '/' || coalesce(object, '')), 12)
 $$;
@@ -45,7 +48,7 @@ $$;
 -- Optional sources as rows of jsonb, or nothing when absent / unreadable.
 CREATE FUNCTION architect._optional_source(view_name text)
 RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -89,7 +92,7 @@ CREATE FUNCTION architect.findings(
     OUT severity text, OUT effort text, OUT object text, OUT evidence text,
     OUT recommendation text, OUT ddl text, OUT rollback_ddl text, OUT source text)
 RETURNS SETOF record
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 WITH al AS (
@@ -162,7 +165,7 @@ WITH al AS (
          concat('current plan slower than an earlier one: ',
                 (SELECT string_agg(format('%s=%s', key, value), ', ' ORDER BY key)
                    FROM jsonb_each_text(j)
-                  WHERE key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan')
+                  WHERE key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan', 'previous_plan', 'current_plan')
                     AND length(value) <= 64)),
          'Compare the plans (architect.plans); analyze the tables involved, check recent index changes, or pin the good plan by fixing statistics.',
          NULL, NULL, 'architect.plan_regressions', 0

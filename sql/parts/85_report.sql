@@ -13,7 +13,7 @@
 
 CREATE FUNCTION architect._report_doc()
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -80,11 +80,13 @@ $fn$;
 CREATE FUNCTION architect._report_max_rows()
 RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 200 $$;
 
 CREATE FUNCTION architect._report_more(doc jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE WHEN jsonb_array_length(doc->'findings') > architect._report_max_rows()
               THEN format('... and %s more findings: SELECT * FROM architect.findings WHERE rank > %s',
@@ -95,6 +97,7 @@ $$;
 CREATE FUNCTION architect._html(t text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT replace(replace(replace(replace(replace(coalesce(t, ''), '&', '&amp;'), '<', '&lt;'),
                                  '>', '&gt;'), '"', '&quot;'), '''', '&#39;')
@@ -103,6 +106,7 @@ $$;
 CREATE FUNCTION architect._md(t text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT replace(replace(replace(coalesce(t, ''), '\', '\\'), '|', '\|'), E'\n', ' ')
 $$;
@@ -113,7 +117,7 @@ $$;
 CREATE FUNCTION architect._svg_bars(chart_id text, title text, rows jsonb, series text[],
                                     colors text[], unit text)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -400,7 +404,7 @@ $fn$;
 
 CREATE FUNCTION architect.report(format text DEFAULT 'text')
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -408,7 +412,8 @@ DECLARE
     doc jsonb;
 BEGIN
     IF fmt IS NULL OR fmt NOT IN ('text', 'markdown', 'md', 'json', 'html') THEN
-        RAISE EXCEPTION 'unknown report format "%"', format
+        RAISE EXCEPTION 'unknown report format "%"',
+              CASE WHEN length(format) > 40 THEN left(format, 40) || '...' ELSE format END
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'Use one of text, markdown, json or html.';
     END IF;

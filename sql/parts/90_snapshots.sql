@@ -13,10 +13,15 @@
 -- Snapshots need workload capture: without architect.statements, snapshot()
 -- fails with SQLSTATE 55000 and a hint; compare() works on stored rows.
 --
--- Privileges: snapshot tables hold query text, so they are readable by
--- pg_read_all_stats (and pg_monitor, a member) only; snapshot() and
--- drop_snapshot() change state and are revoked from PUBLIC; compare() is
--- granted to pg_read_all_stats.  All run with the caller's privileges.
+-- Privileges: snapshot tables hold query and plan texts with constants, of
+-- every role, as the (superuser) taker saw them, so the tables are readable
+-- by pg_read_all_stats (and pg_monitor, a member) only.  Everybody else
+-- reads them, like pg_stat_statements, through two security-barrier views
+-- that show a statement only to the role that ran it (superusers and
+-- pg_read_all_stats: all) and never a plan text: visible_snapshot_statements
+-- and visible_snapshot_plans.  compare() reads those views, so it is open
+-- to PUBLIC.  snapshot() and drop_snapshot() change state and are revoked
+-- from PUBLIC.  All run with the caller's privileges.
 
 CREATE TABLE architect.snapshots (
     label             text PRIMARY KEY CHECK (label <> ''),
@@ -88,6 +93,51 @@ REVOKE ALL ON architect.snapshots, architect.snapshot_statements,
               architect.snapshot_plans, architect.snapshot_findings FROM PUBLIC;
 GRANT SELECT ON architect.snapshots, architect.snapshot_statements,
                 architect.snapshot_plans, architect.snapshot_findings TO pg_read_all_stats;
+-- labels, times and counts are no secret; compare() needs them
+GRANT SELECT ON architect.snapshots TO PUBLIC;
+
+-- Whether the current role may see the texts of statements run by role
+-- userid: the pg_stat_statements rule.  pg_has_role(..., 'USAGE') is true
+-- for superusers and for members (with inheritance) of pg_read_all_stats.
+CREATE FUNCTION architect._sees_texts_of(userid oid)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_has_role('pg_read_all_stats', 'USAGE')
+      OR userid = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+$$;
+
+COMMENT ON FUNCTION architect._sees_texts_of(oid) IS
+  'Internal: whether the current role may read the statement texts of role userid (superuser, pg_read_all_stats, or that role)';
+
+-- The view runs with its owner's right to read the table; the filter is
+-- evaluated for the role reading the view (current_user), and
+-- security_barrier keeps a reader's own (leaky) conditions behind it.
+CREATE VIEW architect.visible_snapshot_statements WITH (security_barrier) AS
+  SELECT s.*
+    FROM architect.snapshot_statements s
+   WHERE architect._sees_texts_of(s.userid);
+
+COMMENT ON VIEW architect.visible_snapshot_statements IS
+  'The snapshot statements the current role may see: its own, or all for superusers and pg_read_all_stats';
+
+-- Plan rows of the statements the reader may see; the plan text (with the
+-- constants of whoever ran the statement first) only for superusers and
+-- pg_read_all_stats, as architect.plans.
+CREATE VIEW architect.visible_snapshot_plans WITH (security_barrier) AS
+  SELECT p.label, p.queryid, p.planid, p.calls, p.mean_ms, p.p95_ms,
+         CASE WHEN pg_catalog.pg_has_role('pg_read_all_stats'::name, 'USAGE'::text) THEN p.plan END AS plan
+    FROM architect.snapshot_plans p
+   WHERE pg_catalog.pg_has_role('pg_read_all_stats'::name, 'USAGE'::text)
+      OR EXISTS (SELECT 1 FROM architect.visible_snapshot_statements s
+                  WHERE s.label OPERATOR(pg_catalog.=) p.label
+                    AND s.queryid OPERATOR(pg_catalog.=) p.queryid);
+
+COMMENT ON VIEW architect.visible_snapshot_plans IS
+  'Plan ids of the snapshot statements the current role may see; plan text only for superusers and pg_read_all_stats';
+
+GRANT SELECT ON architect.visible_snapshot_statements, architect.visible_snapshot_plans TO PUBLIC;
 
 CREATE FUNCTION architect.snapshot(label text)
 RETURNS architect.snapshots
@@ -100,10 +150,21 @@ DECLARE
     plns regclass := to_regclass('architect.plans');
     r architect.snapshots;
 BEGIN
-    IF lbl IS NULL OR btrim(lbl) = '' THEN
+    IF lbl IS NULL THEN
+        RAISE EXCEPTION 'snapshot label must not be null'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name the snapshot, e.g. architect.snapshot(''before-index'').';
+    END IF;
+    IF btrim(lbl) = '' THEN
         RAISE EXCEPTION 'snapshot label must not be empty'
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'Name the snapshot, e.g. architect.snapshot(''before-index'').';
+    END IF;
+    -- the label is a primary key: a btree entry holds at most ~2.7 kB
+    IF octet_length(lbl) > 200 THEN
+        RAISE EXCEPTION 'snapshot label is too long (% bytes)', octet_length(lbl)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use a label of at most 200 bytes, e.g. architect.snapshot(''before-index'').';
     END IF;
     IF stmts IS NULL THEN
         RAISE EXCEPTION 'workload capture is not installed'
@@ -166,6 +227,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    IF drop_snapshot.label IS NULL THEN
+        RAISE EXCEPTION 'snapshot label must not be null'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'List the snapshots with SELECT label, taken_at FROM architect.snapshots.';
+    END IF;
     DELETE FROM architect.snapshots s WHERE s.label = drop_snapshot.label;
     RETURN FOUND;
 END
@@ -177,6 +243,7 @@ COMMENT ON FUNCTION architect.drop_snapshot(text) IS
 CREATE FUNCTION architect._pct_change(a double precision, b double precision)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE WHEN a > 0 AND b IS NOT NULL THEN round(((b - a) / a * 100)::numeric, 1) END
 $$;
@@ -195,7 +262,12 @@ AS $fn$
 DECLARE
     missing text;
 BEGIN
-    SELECT string_agg(format('"%s"', l), ', ') INTO missing
+    IF compare.a IS NULL OR compare.b IS NULL THEN
+        RAISE EXCEPTION 'snapshot labels must not be null'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name two snapshots, e.g. architect.compare(''before'', ''after''); list them with SELECT label, taken_at FROM architect.snapshots.';
+    END IF;
+    SELECT string_agg(format('"%s"', CASE WHEN length(l) > 64 THEN left(l, 64) || '...' ELSE l END), ', ') INTO missing
       FROM unnest(ARRAY[compare.a, compare.b]) l
      WHERE l IS NULL OR NOT EXISTS (SELECT 1 FROM architect.snapshots s WHERE s.label = l);
     IF missing IS NOT NULL OR compare.a IS NULL OR compare.b IS NULL THEN
@@ -205,12 +277,12 @@ BEGIN
     END IF;
 
     RETURN QUERY
-    WITH sa AS (SELECT * FROM architect.snapshot_statements s WHERE s.label = compare.a),
-         sb AS (SELECT * FROM architect.snapshot_statements s WHERE s.label = compare.b),
+    WITH sa AS (SELECT * FROM architect.visible_snapshot_statements s WHERE s.label = compare.a),
+         sb AS (SELECT * FROM architect.visible_snapshot_statements s WHERE s.label = compare.b),
          pa AS (SELECT p.queryid, array_agg(DISTINCT p.planid ORDER BY p.planid) AS ids
-                  FROM architect.snapshot_plans p WHERE p.label = compare.a GROUP BY p.queryid),
+                  FROM architect.visible_snapshot_plans p WHERE p.label = compare.a GROUP BY p.queryid),
          pb AS (SELECT p.queryid, array_agg(DISTINCT p.planid ORDER BY p.planid) AS ids
-                  FROM architect.snapshot_plans p WHERE p.label = compare.b GROUP BY p.queryid),
+                  FROM architect.visible_snapshot_plans p WHERE p.label = compare.b GROUP BY p.queryid),
          j AS (
            SELECT coalesce(sb.queryid, sa.queryid) AS queryid,
                   coalesce(sb.userid, sa.userid) AS userid,
@@ -259,4 +331,5 @@ COMMENT ON FUNCTION architect.compare(text, text) IS
 REVOKE ALL ON FUNCTION architect.snapshot(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION architect.drop_snapshot(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION architect.compare(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION architect.compare(text, text) TO pg_read_all_stats;
+-- rows and texts filtered by the visible_snapshot_* views, as pg_stat_statements
+GRANT EXECUTE ON FUNCTION architect.compare(text, text) TO PUBLIC;

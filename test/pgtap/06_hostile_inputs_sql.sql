@@ -1,0 +1,165 @@
+-- Hostile inputs to the functions pg_architect implements in SQL and
+-- plpgsql: NULLs, bogus oids, dropped relations, 1 MB strings, labels and
+-- identifiers with quotes and semicolons, unknown formats.  Each gets a
+-- clear error with an errcode (and an error message of bounded size), or a
+-- sane result; never a crash, never an echo of a megabyte.  (The C
+-- functions' hostile inputs are tested with them.)
+--
+-- Then generated DDL: a schema, tables, columns, indexes, constraints and
+-- a sequence named with quotes, spaces, semicolons and upper case flow
+-- through index_health, schema_findings and findings, and every ddl and
+-- rollback_ddl they produce executes (CONCURRENTLY dropped: pgTAP runs in a
+-- transaction block) without touching anything else.
+BEGIN;
+SELECT plan(36);
+SET client_min_messages = warning;
+
+-- Every SQL / plpgsql function with arguments must appear here.
+CREATE TEMP TABLE covered (fn regprocedure);
+INSERT INTO covered VALUES
+  ('architect.report(text)'), ('architect.snapshot(text)'), ('architect.compare(text,text)'),
+  ('architect.drop_snapshot(text)'), ('architect.workload_findings(interval)'),
+  ('architect.advise_pg_stat_statements(integer)'),
+  ('architect.record_advice(text[],double precision[],bigint[],text)'),
+  ('architect._optional_source(text)'), ('architect._svg_bars(text,text,jsonb,text[],text[],text)'),
+  ('architect._report_text(jsonb,boolean)'), ('architect._report_html(jsonb)'),
+  ('architect._report_more(jsonb)'), ('architect._can_see(oid,"char")'),
+  ('architect._concurrent_indexdef(oid)'), ('architect._xid_severity(bigint)'),
+  ('architect._severity_order(text)'), ('architect._effort_order(text)'),
+  ('architect._finding_id(text,text,text)'), ('architect._html(text)'), ('architect._md(text)'),
+  ('architect._pct_change(double precision,double precision)'), ('architect._sees_texts_of(oid)');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text
+                  FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                  JOIN pg_language l ON l.oid = p.prolang
+                 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+                   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_architect')
+                   AND l.lanname IN ('sql', 'plpgsql') AND p.pronargs > 0
+                   AND p.oid NOT IN (SELECT fn FROM covered)
+                 ORDER BY 1),
+          '{}'::text[], 'every SQL / plpgsql architect function with arguments has hostile inputs below');
+
+-- ---- report ------------------------------------------------------------------
+SELECT throws_ok($$SELECT architect.report(NULL)$$, '22023', 'unknown report format "<NULL>"', 'report(NULL): 22023');
+SELECT throws_ok($$SELECT architect.report('xml')$$, '22023', 'unknown report format "xml"', 'report(''xml''): 22023');
+SELECT throws_ok($$SELECT architect.report(repeat('x', 1000000))$$, '22023',
+                 'unknown report format "' || repeat('x', 40) || '..."', 'report(1 MB): 22023, the format cut to 40 characters in the message');
+SELECT throws_ok($$SELECT architect.report('html''; DROP TABLE x; --')$$, '22023', NULL, 'report(quotes and semicolons): 22023');
+SELECT ok(architect.report(' HTML ') LIKE '<!DOCTYPE html>%', 'report(''  HTML '') is html');
+
+-- ---- snapshots ------------------------------------------------------------------
+SELECT throws_ok($$SELECT architect.snapshot(NULL)$$, '22004', 'snapshot label must not be null', 'snapshot(NULL): 22004');
+SELECT throws_ok($$SELECT architect.snapshot(repeat('z', 1000000))$$, '22023', 'snapshot label is too long (1000000 bytes)',
+                 'snapshot(1 MB label): 22023, not an index row error');
+SELECT throws_ok($$SELECT architect.snapshot(repeat('é', 101))$$, '22023', 'snapshot label is too long (202 bytes)',
+                 'the limit counts bytes (multibyte labels)');
+SELECT lives_ok($$SELECT architect.snapshot('a''; DROP TABLE x; --"b"')$$, 'a label with quotes and semicolons is a label');
+SELECT is((SELECT count(*) FROM architect.snapshots WHERE label = 'a''; DROP TABLE x; --"b"'), 1::bigint, 'stored verbatim');
+SELECT lives_ok($$SELECT * FROM architect.compare('a''; DROP TABLE x; --"b"', 'a''; DROP TABLE x; --"b"')$$,
+                'compare reads it back');
+SELECT throws_ok($$SELECT * FROM architect.compare(NULL, NULL)$$, '22004', 'snapshot labels must not be null',
+                 'compare(NULL, NULL): 22004, not "snapshot "", "" does not exist"');
+SELECT throws_ok($$SELECT * FROM architect.compare('a''; DROP TABLE x; --"b"', NULL)$$, '22004', NULL, 'compare(label, NULL): 22004');
+SELECT throws_ok($$SELECT * FROM architect.compare(repeat('y', 1000000), 'b')$$, '22023',
+                 'snapshot "' || repeat('y', 64) || '...", "b" does not exist', 'compare(1 MB label): 22023, the label cut in the message');
+SELECT throws_ok($$SELECT architect.drop_snapshot(NULL)$$, '22004', 'snapshot label must not be null', 'drop_snapshot(NULL): 22004');
+SELECT is(architect.drop_snapshot(repeat('z', 1000000)), false, 'drop_snapshot(1 MB label): false');
+SELECT is(architect.drop_snapshot('a''; DROP TABLE x; --"b"'), true, 'drop_snapshot(quotes and semicolons) drops that one');
+
+-- ---- findings, advice -------------------------------------------------------------
+SELECT throws_ok($$SELECT * FROM architect.workload_findings(NULL)$$, '22023', NULL, 'workload_findings(NULL): 22023');
+SELECT throws_ok($$SELECT * FROM architect.advise_pg_stat_statements(NULL)$$, '22023', NULL, 'advise_pg_stat_statements(NULL): 22023');
+SELECT throws_ok($$SELECT * FROM architect.advise_pg_stat_statements(-5)$$, '22023', NULL, 'advise_pg_stat_statements(-5): 22023');
+SELECT throws_ok($$SELECT * FROM architect.record_advice(ARRAY[NULL::text])$$, '22004', NULL, 'record_advice with a NULL statement: 22004');
+SELECT is((SELECT count(*) FROM architect.record_advice(ARRAY[repeat('x', 1000000)])), 0::bigint,
+          'record_advice of a 1 MB non-statement: skipped, nothing filed');
+
+-- a filed advice whose table is gone
+CREATE TABLE public.hostile_gone (a int);
+INSERT INTO architect.advice_log (relation, columns, method, ddl)
+VALUES ('public.hostile_gone'::regclass, '{a}', 'btree', 'CREATE INDEX CONCURRENTLY ON public.hostile_gone (a)');
+DROP TABLE public.hostile_gone;
+SELECT is((SELECT array_agg(DISTINCT verdict) FROM architect.advice_outcomes
+            WHERE advice_id = (SELECT max(advice_id) FROM architect.advice_log)),
+          '{"not built"}'::text[], 'advice_outcomes: advice about a dropped table is "not built", no error');
+
+-- internal helpers (callable by anybody, so they must hold too)
+SELECT throws_ok($$SELECT * FROM architect._optional_source('x; DROP TABLE y')$$, '42602', NULL,
+                 '_optional_source(not a name): 42602');
+SELECT is((SELECT count(*) FROM architect._optional_source(NULL)), 0::bigint, '_optional_source(NULL): no rows');
+SELECT throws_ok($$SELECT architect._svg_bars('c', 't', '{}', ARRAY['x'], ARRAY['#000'], 'u')$$, '22023', NULL,
+                 '_svg_bars(rows not an array): 22023');
+SELECT lives_ok($$SELECT architect._report_text(NULL, NULL), architect._report_html(NULL), architect._report_more(NULL),
+                        architect._html(NULL), architect._md(NULL), architect._finding_id(NULL, NULL, NULL),
+                        architect._severity_order(NULL), architect._effort_order(NULL), architect._xid_severity(NULL),
+                        architect._pct_change(NULL, NULL), architect._concurrent_indexdef(NULL),
+                        architect._concurrent_indexdef(0), architect._sees_texts_of(NULL)$$,
+                'the formatting and catalog helpers take NULLs and bogus oids');
+CREATE ROLE pga_h_plain;
+SET ROLE pga_h_plain;
+SELECT ok(architect._can_see(4294967295, 'r') IS NOT TRUE AND architect._can_see('pg_authid'::regclass, 'r') IS NOT TRUE,
+          '_can_see: a bogus oid or an unreadable table is not visible to a plain role');
+SELECT is((SELECT count(*) FROM architect._optional_source('pg_catalog.pg_authid')), 0::bigint,
+          '_optional_source gives a plain role nothing it may not read');
+RESET ROLE;
+
+-- ---- generated DDL quotes every identifier ------------------------------------------
+CREATE SCHEMA "Odd; ""S"" x";
+CREATE TABLE "Odd; ""S"" x".x (id int);  -- a sentinel a broken quote would hit
+CREATE TABLE "Odd; ""S"" x"."Parent ""P""; DROP TABLE x;--" ("Id;" bigint PRIMARY KEY);
+INSERT INTO "Odd; ""S"" x"."Parent ""P""; DROP TABLE x;--" SELECT generate_series(1, 10);
+CREATE TABLE "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" (
+  "Col ""A""" int4 REFERENCES "Odd; ""S"" x"."Parent ""P""; DROP TABLE x;--",
+  "b; c" int, "UPPER Case" int, "z" int4);
+CREATE INDEX "Idx ""1""; x" ON "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" ("b; c", "UPPER Case");
+CREATE INDEX "Idx 2;" ON "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" ("b; c", "UPPER Case");
+CREATE INDEX "Idx ""3""" ON "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" ("b; c");
+ALTER TABLE "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" SET (autovacuum_enabled = false);
+ALTER TABLE "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"
+  ADD CONSTRAINT "Fk ""nv"";" FOREIGN KEY ("z") REFERENCES "Odd; ""S"" x"."Parent ""P""; DROP TABLE x;--" NOT VALID;
+CREATE UNLOGGED TABLE "Odd; ""S"" x"."Unlogged ""U"";" (id int PRIMARY KEY);
+CREATE SEQUENCE "Odd; ""S"" x"."Seq ""S"";" AS smallint;
+SELECT setval('"Odd; ""S"" x"."Seq ""S"";"', 30000) \gset
+CREATE TABLE "Odd; ""S"" x"."Ser ""T""" ("Key;" smallint DEFAULT nextval('"Odd; ""S"" x"."Seq ""S"";"'), v int);
+INSERT INTO "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" SELECT g % 10 + 1, g, g, g % 10 + 1 FROM generate_series(1, 100) g;
+ANALYZE "Odd; ""S"" x"."Ser ""T""";
+
+CREATE TEMP TABLE odd_ddl AS
+SELECT row_number() OVER (ORDER BY finding_id) AS n, "check", object, ddl, rollback_ddl
+  FROM architect.findings
+ WHERE object LIKE '"Odd; ""S"" x".%' AND ddl IS NOT NULL;
+SELECT ok((SELECT array_agg(DISTINCT "check") FROM odd_ddl) @>
+          ARRAY['duplicate', 'redundant', 'unused', 'fk_without_index', 'fk_type_mismatch', 'fk_not_validated',
+                'autovacuum_disabled', 'unlogged_table', 'sequence_near_overflow', 'no_primary_key'],
+          'the odd names produce index, foreign key, maintenance, unlogged, sequence and primary key findings with DDL');
+SELECT is((SELECT count(*) FROM architect.index_health WHERE "table" = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass),
+          3::bigint, 'index_health sees the three indexes of the odd table');
+
+CREATE TEMP TABLE odd_errors (n int, what text, err text);
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT * FROM pg_temp.odd_ddl ORDER BY n LOOP
+    BEGIN
+      EXECUTE regexp_replace(r.ddl, '^(CREATE (UNIQUE )?INDEX|DROP INDEX) CONCURRENTLY ', '\1 ');
+      IF r.rollback_ddl IS NOT NULL THEN
+        EXECUTE regexp_replace(r.rollback_ddl, '^(CREATE (UNIQUE )?INDEX|DROP INDEX) CONCURRENTLY ', '\1 ');
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      INSERT INTO pg_temp.odd_errors VALUES (r.n, r."check" || ': ' || r.ddl || ' / ' || r.rollback_ddl, SQLERRM);
+    END;
+  END LOOP;
+END $$;
+SELECT is(ARRAY(SELECT what || ' -> ' || err FROM odd_errors ORDER BY n), '{}'::text[],
+          'every ddl and rollback_ddl about the odd names executes');
+SELECT is(ARRAY(SELECT relname::text FROM pg_class
+                 WHERE relnamespace = '"Odd; ""S"" x"'::regnamespace AND relkind IN ('r', 'S') ORDER BY 1),
+          ARRAY['Child Tab";DROP TABLE x;--', 'Parent "P"; DROP TABLE x;--', 'Seq "S";', 'Ser "T"', 'Unlogged "U";', 'x'],
+          'and touches nothing else: the sentinel table x is still there');
+SELECT is((SELECT count(*) FROM pg_index WHERE indrelid = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass),
+          3::bigint, 'each rollback restored what its ddl undid: the three indexes are back');
+SELECT is((SELECT format_type(atttypid, NULL) FROM pg_attribute
+            WHERE attrelid = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass AND attname = 'Col "A"'),
+          'integer', 'and the column type');
+
+SELECT * FROM finish();
+ROLLBACK;
