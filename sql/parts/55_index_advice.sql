@@ -93,11 +93,33 @@ $fn$;
 COMMENT ON FUNCTION architect.advice_workload() IS
   'The workload architect.index_advice advises on: the 500 statements of this database with the most total time, and index candidates derived from architect.scans';
 
+-- The advisor over captured statements: the caller names query ids, the
+-- texts and the role that ran each come from the capture store, and each
+-- statement is planned only as that role, inside a security-restricted
+-- operation (or skipped and counted in the reason): reading the advice never
+-- runs one role's code under another role's identity.
+CREATE FUNCTION architect.advise_captured(
+    queryids bigint[],
+    weights float8[] DEFAULT NULL,
+    write_stats boolean DEFAULT false,
+    candidates text[] DEFAULT NULL,
+    quiet boolean DEFAULT false,
+    search_path text DEFAULT NULL)
+RETURNS SETOF architect.index_advice_row
+AS 'MODULE_PATHNAME', 'architect_advise_captured'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) IS
+  'Index advice for captured statements of this database, each planned only as the role that ran it (security-restricted), never as the caller';
+
+REVOKE ALL ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) TO pg_monitor;
+
 CREATE VIEW architect.index_advice AS
   SELECT a.*
     FROM architect.advice_workload() w
-    CROSS JOIN LATERAL architect.advise_workload(
-        w.queries, w.weights, w.queryids, candidates => w.candidates, quiet => true,
+    CROSS JOIN LATERAL architect.advise_captured(
+        w.queryids, w.weights, candidates => w.candidates, quiet => true,
         -- captured texts are planned under the session default search_path
         -- (role / database / server setting), whoever reads the view
         search_path => (SELECT s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = 'search_path')) a

@@ -26,6 +26,7 @@
 
 #include "access/attnum.h"
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 #include "port/atomics.h"
 #include "utils/dsa.h"
 
@@ -296,6 +297,16 @@ extern void capture_install_hooks(void);
 /* scan_capture.c */
 struct QueryDesc;
 extern void scan_capture_record(struct QueryDesc *queryDesc);
+
+/* capture_views.c: captured statements of one database, for the advisor */
+typedef struct CapturedStatement
+{
+	uint64		queryid;
+	Oid			userid;			/* the role that ran it */
+	double		total_ms;
+	char	   *text;
+} CapturedStatement;
+extern List *capture_statements_of_database(Oid dbid);
 
 /* plan_id.c */
 struct PlannedStmt;

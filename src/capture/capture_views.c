@@ -263,6 +263,59 @@ architect_plans(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The captured statements of database dbid that have a text and the caller
+ * may see (superuser, pg_read_all_stats: all; others: their own), one
+ * entry per (role, query id) summed over nesting, in CurrentMemoryContext.
+ * The userid is the store's, never the caller's: the advisor plans each
+ * text as its role (advisor_identity.c).
+ */
+List *
+capture_statements_of_database(Oid dbid)
+{
+	bool		all_texts = sees_all_texts();
+	Oid			me = GetUserId();
+	HASH_SEQ_STATUS seq;
+	StatementEntry *s;
+	List	   *out = NIL;
+
+	if (!architect_require_capture("architect.index_advice"))
+		return NIL;
+	capture_drain();
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
+	hash_seq_init(&seq, store_statements());
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		ListCell   *lc;
+		CapturedStatement *cs = NULL;
+
+		if (s->key.dbid != dbid || s->calls == 0 || !DsaPointerIsValid(s->text) ||
+			!(all_texts || s->key.userid == me))
+			continue;
+		foreach(lc, out)
+		{
+			CapturedStatement *o = (CapturedStatement *) lfirst(lc);
+
+			if (o->queryid == s->key.queryid && o->userid == s->key.userid)
+			{
+				cs = o;
+				break;
+			}
+		}
+		if (cs == NULL)
+		{
+			cs = palloc0(sizeof(CapturedStatement));
+			cs->queryid = s->key.queryid;
+			cs->userid = s->key.userid;
+			cs->text = store_fetch_text(s->text, s->text_len);
+			out = lappend(out, cs);
+		}
+		cs->total_ms += s->total_ms;
+	}
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	return out;
+}
+
+/*
  * Buckets of one query id's latency histogram, summed over users, databases
  * and nesting, for plots.  Only non-empty buckets are returned.
  */
