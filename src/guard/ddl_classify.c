@@ -488,6 +488,7 @@ static void classify_fk(ClassifyCtx *cx, DdlFinding *f, Constraint *c);
 static bool bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 						  PartitionBoundSpec *bound);
 static bool partition_columns_match(Relation prel, Relation arel);
+static bool attach_will_fail(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part);
 
 static bool
 is_serial_type(TypeName *tn)
@@ -1013,7 +1014,9 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 					DdlFinding *part = target_rv(cx, pc->name);
 
 					part->lockmode = AccessExclusiveLock;
-					if (bound_implied(cx, f, part, pc->bound))
+					if (attach_will_fail(cx, f, part))
+						note(part, "the partition's columns differ from the parent's: the statement will fail");
+					else if (bound_implied(cx, f, part, pc->bound))
 						note(part, "valid CHECK constraints already imply the partition bound: no scan");
 					else
 					{
@@ -1042,6 +1045,24 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 }
 
 /*
+ * What ATExecAttachPartition checks before it maps columns: the same
+ * columns by name and type, none extra.  If they differ the statement fails
+ * with PostgreSQL's own error ("child table is missing column"): no risk to
+ * judge, and nothing of ours may be raised first.
+ */
+static bool
+attach_will_fail(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part)
+{
+	Relation	prel = OidIsValid(parent->relid) ? open_rel_of(cx, parent->relid) : NULL;
+	Relation	arel = OidIsValid(part->relid) ? open_rel_of(cx, part->relid) : NULL;
+
+	if (prel == NULL || arel == NULL ||
+		prel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	return !partition_columns_match(prel, arel);
+}
+
+/*
  * Would ATTACH PARTITION skip its validation scan?  The same test as
  * ATExecAttachPartition / QueuePartitionConstraintValidation: the bound's
  * constraint (plus the parent's own partition constraint), mapped to the
@@ -1066,11 +1087,7 @@ bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 		arel->rd_rel->relkind != RELKIND_RELATION)
 		return false;
 
-	/*
-	 * What ATExecAttachPartition checks before it maps columns: the same
-	 * columns by name and type, none extra.  If they differ the statement
-	 * fails with PostgreSQL's own error; we must not raise ours first.
-	 */
+	/* checked by attach_will_fail; mapping columns would raise otherwise */
 	if (!partition_columns_match(prel, arel))
 		return false;
 
