@@ -228,6 +228,8 @@ typedef struct PlanEntry
 	TimestampTz last_seen;
 	dsa_pointer text;			/* EXPLAIN text, or InvalidDsaPointer */
 	int32		text_len;
+	Oid			text_userid;	/* who ran the execution the text shows: its
+								 * literal constants are that role's */
 	LatencyHistogram hist;
 } PlanEntry;
 
@@ -307,6 +309,9 @@ typedef struct CapturedStatement
 	char	   *text;
 } CapturedStatement;
 extern List *capture_statements_of_database(Oid dbid);
+extern bool capture_sees_all_texts(void);
+struct HTAB;
+extern struct HTAB *capture_own_queries(void);
 
 /* plan_id.c */
 struct PlannedStmt;

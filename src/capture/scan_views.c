@@ -11,6 +11,12 @@
  * strategy 3 is equality, 1/2/4/5 a range; LIKE patterns with a literal
  * prefix are "like_prefix"; a column under a function is "expression".
  *
+ * Visibility (as pg_stat_statements): superusers and pg_read_all_stats
+ * members see every row; any other role sees only the rows of the (database,
+ * query id) pairs it ran itself (a statements entry of its own), so no
+ * other role's or database's query ids, tables and predicate shapes.
+ * architect.index_usage is built on this function and inherits the rule.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -169,6 +175,7 @@ architect_scans(PG_FUNCTION_ARGS)
 	ScanEntry  *copy;
 	long		n = 0;
 	long		i;
+	HTAB	   *own = NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (!architect_require_capture("architect.scans"))
@@ -176,10 +183,25 @@ architect_scans(PG_FUNCTION_ARGS)
 	capture_drain();
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
+	if (!capture_sees_all_texts())
+		own = capture_own_queries();
 	copy = palloc(sizeof(ScanEntry) * Max(hash_get_num_entries(store_scans()), 1));
 	hash_seq_init(&seq, store_scans());
 	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		/* like pg_stat_statements: only the queries the reader ran */
+		if (own != NULL)
+		{
+			PlanKey		k;
+
+			memset(&k, 0, sizeof(k));
+			k.dbid = e->key.dbid;
+			k.queryid = e->key.queryid;
+			if (hash_search(own, &k, HASH_FIND, NULL) == NULL)
+				continue;
+		}
 		copy[n++] = *e;
+	}
 	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
 
 	for (i = 0; i < n; i++)

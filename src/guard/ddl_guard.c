@@ -600,7 +600,8 @@ architect_ddl_log(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(e->statement);
 		else
 			values[4] = CStringGetTextDatum("<insufficient privilege>");
-		if (e->relation[0])
+		/* which table, like the text: the role that ran it, or privileged */
+		if (e->relation[0] && (see_all || e->userid == me))
 			values[5] = CStringGetTextDatum(e->relation);
 		else
 			nulls[5] = true;
