@@ -611,6 +611,8 @@ greedy(Advisor *adv)
 		ListCell   *lt;
 		ListCell   *lc;
 
+		CHECK_FOR_INTERRUPTS();
+
 		foreach(lt, adv->tables)
 		{
 			AdvTable   *t = (AdvTable *) lfirst(lt);
@@ -695,6 +697,7 @@ prune(Advisor *adv)
 		Cand	   *worst = NULL;
 		double		worst_net = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		again = false;
 		foreach(lt, adv->tables)
 		{
@@ -830,6 +833,9 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
+			/* a cancel (statement_timeout) ends the whole call */
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+				ReThrowError(edata);
 			skip_statement(adv, edata);
 			return;
 		}
@@ -911,21 +917,25 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	adv->stmts = lappend(adv->stmts, q);
 }
 
-static void advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates);
+static void advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates,
+						  bool lenient);
 
 /*
- * A candidate given by the caller, as the caller (it names a table by a
- * name the caller may not be allowed to resolve, e.g. a pg_monitor member
- * and another role's schema): one that fails is left out, it is only a
- * suggestion.
+ * A candidate given by the caller, as the caller.  With lenient (the
+ * candidates architect.index_advice derives from architect.scans, naming a
+ * table by a name the reader may not be allowed to resolve, e.g. a pg_monitor
+ * member and another role's schema) one that fails is left out, it is only a
+ * suggestion; otherwise its error is raised.
  */
 static HypoIndex *
-given_candidate(const char *sql)
+given_candidate(const char *sql, bool lenient)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	HypoIndex  *volatile h = NULL;
 
+	if (!lenient)
+		return hypo_from_sql(sql);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
@@ -937,11 +947,16 @@ given_candidate(const char *sql)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
 		h = NULL;
 	}
 	PG_END_TRY();
@@ -1175,7 +1190,8 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 					  (qdat && !qnull[i]) ? DatumGetInt64(qdat[i]) : 0, InvalidOid, false);
 		i++;
 	}
-	advise_finish(adv, fcinfo, (PG_NARGS() > 4 && !PG_ARGISNULL(4)) ? PG_GETARG_ARRAYTYPE_P(4) : NULL);
+	advise_finish(adv, fcinfo, (PG_NARGS() > 4 && !PG_ARGISNULL(4)) ? PG_GETARG_ARRAYTYPE_P(4) : NULL,
+				  false);
 	if (guc_nestlevel > 0)
 		AtEOXact_GUC(true, guc_nestlevel);
 	return (Datum) 0;
@@ -1186,7 +1202,7 @@ architect_advise_workload(PG_FUNCTION_ARGS)
  * common end of advise_workload and advise_captured.
  */
 static void
-advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates)
+advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates, bool lenient)
 {
 	ListCell   *lc;
 
@@ -1196,7 +1212,7 @@ advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates)
 		foreach(lc, whatif_text_array(candidates, "candidates"))
 		{
 			const char *sql = (const char *) lfirst(lc);
-			HypoIndex  *h = given_candidate(sql);
+			HypoIndex  *h = given_candidate(sql, lenient);
 			ListCell   *lt;
 			List	   *keys = NIL;
 			int			k;
@@ -1323,7 +1339,7 @@ architect_advise_captured(PG_FUNCTION_ARGS)
 					  wdat ? DatumGetFloat8(wdat[i]) : best->total_ms, true,
 					  (int64) queryid, best->userid, false);
 	}
-	advise_finish(adv, fcinfo, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3));
+	advise_finish(adv, fcinfo, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3), true);
 	if (guc_nestlevel > 0)
 		AtEOXact_GUC(true, guc_nestlevel);
 	return (Datum) 0;
