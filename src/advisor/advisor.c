@@ -66,6 +66,8 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
@@ -89,6 +91,7 @@
 PG_FUNCTION_INFO_V1(architect_advise_workload);
 PG_FUNCTION_INFO_V1(architect_advise_query);
 PG_FUNCTION_INFO_V1(architect_advise_captured);
+PG_FUNCTION_INFO_V1(architect_advise_pg_stat_statements);
 
 int			advisor_storage_budget_mb = 0;
 int			advisor_max_indexes_per_table = 3;
@@ -1364,5 +1367,121 @@ architect_advise_query(PG_FUNCTION_ARGS)
 	prune(adv);
 	advisor_emit(adv, fcinfo);
 	MemoryContextDelete(adv->scratch);
+	return (Datum) 0;
+}
+
+/*
+ * architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
+ *
+ * Advice for the statements pg_stat_statements recorded in this database
+ * (managed services where pg_architect is not preloaded).  Its texts were
+ * run by many roles: like advise_captured, each is planned only as the role
+ * pg_stat_statements recorded (userid), in a security-restricted operation,
+ * and the rows come from the pg_stat_statements extension itself (found
+ * through pg_extension, called schema-qualified with operators qualified),
+ * never from anything the caller names.  pg_stat_statements shows the
+ * caller only the texts it may see; others read "<insufficient privilege>"
+ * and are left out.
+ */
+Datum
+architect_advise_pg_stat_statements(PG_FUNCTION_ARGS)
+{
+	int			max_statements = PG_ARGISNULL(0) ? -1 : PG_GETARG_INT32(0);
+	Oid			extoid;
+	char	   *nsp;
+	StringInfoData sql;
+	List	   *rows = NIL;
+	MemoryContext cxt = CurrentMemoryContext;
+	Advisor    *adv;
+	ListCell   *lc;
+	int			i;
+	uint64		r;
+
+	if (max_statements < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_statements must be a positive number"),
+				 errhint("Give how many of the most time-consuming statements to advise on, e.g. 500.")));
+	extoid = get_extension_oid("pg_stat_statements", true);
+	if (!OidIsValid(extoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pg_stat_statements is not installed in this database"),
+				 errhint("CREATE EXTENSION pg_stat_statements (it needs shared_preload_libraries), or call architect.advise_workload(queries, weights).")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text)"
+					 "  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n"
+					 "    ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					 " WHERE e.oid OPERATOR(pg_catalog.=) %u::pg_catalog.oid", extoid);
+	if (SPI_execute(sql.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pg_stat_statements is not installed in this database"),
+				 errhint("CREATE EXTENSION pg_stat_statements.")));
+	nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT p.userid, p.queryid, p.query, p.total_exec_time"
+					 "  FROM %s.pg_stat_statements(true) p"
+					 " WHERE p.dbid OPERATOR(pg_catalog.=) %u::pg_catalog.oid AND p.toplevel"
+					 "   AND p.calls OPERATOR(pg_catalog.>) 0::pg_catalog.int8"
+					 " ORDER BY p.total_exec_time DESC LIMIT %d",
+					 nsp, MyDatabaseId, max_statements);
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not read pg_stat_statements"),
+				 errhint("Check that the pg_stat_statements extension is up to date (ALTER EXTENSION pg_stat_statements UPDATE).")));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull[4];
+		Datum		userid = SPI_getbinval(tup, desc, 1, &isnull[0]);
+		Datum		queryid = SPI_getbinval(tup, desc, 2, &isnull[1]);
+		Datum		query = SPI_getbinval(tup, desc, 3, &isnull[2]);
+		Datum		total = SPI_getbinval(tup, desc, 4, &isnull[3]);
+		MemoryContext old;
+		CapturedStatement *cs;
+		char	   *qtext;
+
+		if (isnull[0] || isnull[1] || isnull[2] || isnull[3])
+			continue;
+		qtext = TextDatumGetCString(query);
+		if (strcmp(qtext, "<insufficient privilege>") == 0)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		cs = palloc0(sizeof(CapturedStatement));
+		cs->userid = DatumGetObjectId(userid);
+		cs->queryid = (uint64) DatumGetInt64(queryid);
+		cs->total_ms = DatumGetFloat8(total);
+		cs->text = pstrdup(qtext);
+		rows = lappend(rows, cs);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	advisor_write_stats = false;
+	adv = advisor_create();
+	i = 0;
+	foreach(lc, rows)
+	{
+		CapturedStatement *cs = (CapturedStatement *) lfirst(lc);
+
+		CHECK_FOR_INTERRUPTS();
+		i++;
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(cs->userid)))
+		{
+			adv->skipped_dropped++;
+			continue;
+		}
+		add_statement(adv, cs->text, i, cs->total_ms, true, (int64) cs->queryid,
+					  cs->userid, false);
+	}
+	advise_finish(adv, fcinfo, NULL, true);
 	return (Datum) 0;
 }

@@ -6,9 +6,9 @@
 # (check_ddl) or the live DDL guard, may run it as anyone but `app`.
 source "$(dirname "$0")/lib.sh"
 
-start_cluster "pg_architect.sample_rate = 1"
+PGA_PRELOAD_LIBS="pg_architect,pg_stat_statements" start_cluster "pg_architect.sample_rate = 1"
 q -c "CREATE ROLE app LOGIN" -c "CREATE ROLE mon LOGIN IN ROLE pg_monitor" -c "CREATE DATABASE appdb OWNER app"
-q -d appdb -c "CREATE EXTENSION pg_architect"
+q -d appdb -c "CREATE EXTENSION pg_architect" -c "CREATE EXTENSION pg_stat_statements"
 q -d appdb -c "CREATE SCHEMA evil AUTHORIZATION app"
 # who ran app's code: every call records current_user (the table is app's)
 psql -X -q -v ON_ERROR_STOP=1 -d appdb -U app <<'SQL'
@@ -54,6 +54,16 @@ is "$(others)" "" "reproducer 1: app's code never ran as another role"
 is "$(q -d appdb -c "SELECT count(*) > 0 FROM evil.ran_as WHERE who = 'app'")" "t" \
    "the advisor did plan app's statement, as app (its function ran as app)"
 case "$adv" in *"(a)"*|*"a) "*|*"evil"*|*"{a}"*|*"cost"*) ok 0 "and advised on it";; *) ok 0 "advice computed (rows: ${adv:-none})";; esac
+
+# The same statement as pg_stat_statements recorded it, advised by a
+# superuser and by a pg_monitor member: planned only as app too.
+q -d appdb -c "TRUNCATE evil.ran_as"
+q -d appdb -c "SELECT count(*) FROM architect.advise_pg_stat_statements()" >/dev/null 2>&1
+ok $? "a superuser runs architect.advise_pg_stat_statements() in appdb"
+q -d appdb -U mon -c "SELECT count(*) FROM architect.advise_pg_stat_statements()" >/dev/null 2>&1
+ok $? "so does a pg_monitor member"
+is "$(others)" "" "reproducer 1 through pg_stat_statements: app's code never ran as another role"
+is "$(notsuper)" "f" "app is still not superuser"
 
 # A pg_monitor member reads the advice.
 q -d appdb -c "TRUNCATE evil.ran_as"
