@@ -11,6 +11,9 @@
  * strategy 3 is equality, 1/2/4/5 a range; LIKE patterns with a literal
  * prefix are "like_prefix"; a column under a function is "expression".
  *
+ * Callers: SQL (architect.scans, sql/parts/20_scans.sql), and through the
+ * view the advisor's scan-derived candidates and architect.index_usage.
+ *
  * Visibility (as pg_stat_statements): superusers and pg_read_all_stats
  * members see every row; any other role sees only the rows of the (database,
  * query id) pairs it ran itself (a statements entry of its own), so no
