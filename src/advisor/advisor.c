@@ -800,6 +800,50 @@ prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 	return plan;
 }
 
+/*
+ * prepare_statement in its own subtransaction, as the statement's role: on
+ * failure the statement is skipped (NULL) and leaves no trace; a cancel
+ * (statement_timeout) ends the whole call.
+ */
+static PlannedStmt *
+prepare_isolated(Advisor *adv, AdvStmt *q, const char *text, List **uses)
+{
+	PlannedStmt *plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	AsRole		r;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	advisor_as_role_enter(&r, q->userid);
+	PG_TRY();
+	{
+		plan = prepare_statement(adv, q, text, uses);
+		advisor_as_role_leave(&r, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		advisor_as_role_leave(&r, true);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		skip_statement(adv, edata);
+		plan = NULL;
+	}
+	PG_END_TRY();
+	return plan;
+}
+
 /* analyse + probe one statement; on failure (lenient mode) skip it */
 static void
 add_statement(Advisor *adv, const char *text, int ordinal, double weight,
@@ -808,8 +852,6 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	AdvStmt    *q = palloc0(sizeof(AdvStmt));
 	List	   *uses = NIL;
 	PlannedStmt *plan = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	ListCell   *lc;
 
 	/* a captured statement: analysed, checked and probed as its role */
@@ -817,40 +859,8 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	Assert(strict ? !OidIsValid(userid) : true);
 	if (strict)
 		plan = prepare_statement(adv, q, text, &uses);
-	else
-	{
-		AsRole		r;
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		advisor_as_role_enter(&r, userid);
-		PG_TRY();
-		{
-			plan = prepare_statement(adv, q, text, &uses);
-			advisor_as_role_leave(&r, false);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			advisor_as_role_leave(&r, true);
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			/* a cancel (statement_timeout) ends the whole call */
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-				ReThrowError(edata);
-			skip_statement(adv, edata);
-			return;
-		}
-		PG_END_TRY();
-	}
+	else if ((plan = prepare_isolated(adv, q, text, &uses)) == NULL)
+		return;
 
 	q->ordinal = ordinal;
 	q->cmd = q->ws->query->commandType;

@@ -169,21 +169,17 @@ text_array(Datum *elems, bool *nulls, int n)
 											  TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-Datum
-architect_scans(PG_FUNCTION_ARGS)
+/*
+ * The scan entries the caller may see, copied under the STATS lock (see the
+ * header for the rule); *n gets their number.
+ */
+static ScanEntry *
+copy_visible_scans(long *n)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
 	ScanEntry  *e;
 	ScanEntry  *copy;
-	long		n = 0;
-	long		i;
 	HTAB	   *own = NULL;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (!architect_require_capture("architect.scans"))
-		return (Datum) 0;
-	capture_drain();
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
 	if (!capture_sees_all_texts())
@@ -203,9 +199,26 @@ architect_scans(PG_FUNCTION_ARGS)
 			if (hash_search(own, &k, HASH_FIND, NULL) == NULL)
 				continue;
 		}
-		copy[n++] = *e;
+		copy[(*n)++] = *e;
 	}
 	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	return copy;
+}
+
+Datum
+architect_scans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ScanEntry  *copy;
+	long		n = 0;
+	long		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!architect_require_capture("architect.scans"))
+		return (Datum) 0;
+	capture_drain();
+
+	copy = copy_visible_scans(&n);
 
 	for (i = 0; i < n; i++)
 	{
