@@ -242,6 +242,8 @@ classify_safely(Node *parsetree, DdlTextState *state, char **failure)
 	List	   *volatile findings = NIL;
 
 	*failure = NULL;
+	if (!ddl_is_classified(parsetree))
+		return ddl_classify(parsetree, state);	/* judges nothing, cannot fail */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
