@@ -94,6 +94,21 @@ case "$out" in *"not planned: 1 captured statements that would run another role'
 is "$(others)" "" "the superuser's statements calling app's redefined function never ran it as the superuser"
 is "$(notsuper)" "f" "app is still not superuser"
 
+# Variant: the superuser's own SQL function (trusted) wraps app's function:
+# the static walk sees only the wrapper, planning inlines it and would fold
+# app's function; the function-manager backstop refuses the call.
+q -d appdb -U app -c "CREATE FUNCTION evil.h(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x'"
+q -d appdb -c "CREATE FUNCTION public.wrap(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT evil.h(x)'"
+for i in 1 2 3; do q -d appdb -c "SELECT count(*) FROM evil.t WHERE a = public.wrap(31337)" >/dev/null; done
+q -d appdb -U app -c "CREATE OR REPLACE FUNCTION evil.h(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN PERFORM evil.escalate(); RETURN x; END'"
+q -d appdb -c "TRUNCATE evil.ran_as"
+out=$(psql -X -q -A -t -d appdb -c "SET client_min_messages = debug1" \
+      -c "SELECT count(*) FROM architect.advise_captured(ARRAY(SELECT queryid FROM architect.statements WHERE query LIKE '%public.wrap(31337)%'))" 2>&1)
+case "$out" in *"would call function evil.h(integer) owned by another role"*) ok 0 "a superuser's function wrapping app's function: the backstop refuses the call while planning";;
+  *) ok 1 "wrapper refused (got: $out)";; esac
+is "$(others)" "" "app's function behind the superuser's wrapper never ran as the superuser"
+is "$(notsuper)" "f" "app is still not superuser"
+
 # Statements of dropped roles are skipped.
 q -c "CREATE ROLE gone LOGIN"
 q -d appdb -c "GRANT USAGE ON SCHEMA evil TO gone; GRANT SELECT ON evil.t TO gone"
