@@ -277,6 +277,18 @@ architect_plans(PG_FUNCTION_ARGS)
  * The userid is the store's, never the caller's: the advisor plans each
  * text as its role (advisor_identity.c).
  */
+typedef struct CapturedKey
+{
+	uint64		queryid;
+	Oid			userid;
+} CapturedKey;
+
+typedef struct SeenStatement
+{
+	CapturedKey key;			/* hash key, must be first */
+	CapturedStatement *cs;
+} SeenStatement;
+
 List *
 capture_statements_of_database(Oid dbid)
 {
@@ -285,41 +297,48 @@ capture_statements_of_database(Oid dbid)
 	HASH_SEQ_STATUS seq;
 	StatementEntry *s;
 	List	   *out = NIL;
+	HTAB	   *seen;
+	HASHCTL		info;
 
 	if (!architect_require_capture("architect.index_advice"))
 		return NIL;
 	capture_drain();
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(CapturedKey);
+	info.entrysize = sizeof(SeenStatement);
+	info.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_architect statements of a database", 256, &info,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
 	hash_seq_init(&seq, store_statements());
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
-		ListCell   *lc;
-		CapturedStatement *cs = NULL;
+		SeenStatement *e;
+		bool		found;
+		CapturedKey key;
 
 		if (s->key.dbid != dbid || s->calls == 0 || !DsaPointerIsValid(s->text) ||
 			!(all_texts || s->key.userid == me))
 			continue;
-		foreach(lc, out)
+		/* one entry per (role, query id): toplevel and nested summed */
+		memset(&key, 0, sizeof(key));
+		key.queryid = s->key.queryid;
+		key.userid = s->key.userid;
+		e = hash_search(seen, &key, HASH_ENTER, &found);
+		if (!found)
 		{
-			CapturedStatement *o = (CapturedStatement *) lfirst(lc);
-
-			if (o->queryid == s->key.queryid && o->userid == s->key.userid)
-			{
-				cs = o;
-				break;
-			}
+			e->cs = palloc0(sizeof(CapturedStatement));
+			e->cs->queryid = s->key.queryid;
+			e->cs->userid = s->key.userid;
+			e->cs->text = store_fetch_text(s->text, s->text_len);
+			out = lappend(out, e->cs);
 		}
-		if (cs == NULL)
-		{
-			cs = palloc0(sizeof(CapturedStatement));
-			cs->queryid = s->key.queryid;
-			cs->userid = s->key.userid;
-			cs->text = store_fetch_text(s->text, s->text_len);
-			out = lappend(out, cs);
-		}
-		cs->total_ms += s->total_ms;
+		e->cs->total_ms += s->total_ms;
 	}
 	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	hash_destroy(seen);
 	return out;
 }
 
