@@ -93,11 +93,33 @@ $fn$;
 COMMENT ON FUNCTION architect.advice_workload() IS
   'The workload architect.index_advice advises on: the 500 statements of this database with the most total time, and index candidates derived from architect.scans';
 
+-- The advisor over captured statements: the caller names query ids, the
+-- texts and the role that ran each come from the capture store, and each
+-- statement is planned only as that role, inside a security-restricted
+-- operation (or skipped and counted in the reason): reading the advice never
+-- runs one role's code under another role's identity.
+CREATE FUNCTION architect.advise_captured(
+    queryids bigint[],
+    weights float8[] DEFAULT NULL,
+    write_stats boolean DEFAULT false,
+    candidates text[] DEFAULT NULL,
+    quiet boolean DEFAULT false,
+    search_path text DEFAULT NULL)
+RETURNS SETOF architect.index_advice_row
+AS 'MODULE_PATHNAME', 'architect_advise_captured'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) IS
+  'Index advice for captured statements of this database, each planned only as the role that ran it (security-restricted), never as the caller';
+
+REVOKE ALL ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION architect.advise_captured(bigint[], float8[], boolean, text[], boolean, text) TO pg_monitor;
+
 CREATE VIEW architect.index_advice AS
   SELECT a.*
     FROM architect.advice_workload() w
-    CROSS JOIN LATERAL architect.advise_workload(
-        w.queries, w.weights, w.queryids, candidates => w.candidates, quiet => true,
+    CROSS JOIN LATERAL architect.advise_captured(
+        w.queryids, w.weights, candidates => w.candidates, quiet => true,
         -- captured texts are planned under the session default search_path
         -- (role / database / server setting), whoever reads the view
         search_path => (SELECT s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = 'search_path')) a
@@ -286,45 +308,13 @@ GRANT SELECT ON architect.advice_outcomes TO pg_monitor;
 -- re-typed by the what-if engine, statements that still do not parse are
 -- skipped with a NOTICE.
 
+-- In C: each statement is planned only as the role that ran it (see
+-- architect.advise_captured), and the rows are read from the extension
+-- found through pg_extension, never from a relation the caller names.
 CREATE FUNCTION architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
 RETURNS SETOF architect.index_advice_row
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-  nsp text;
-BEGIN
-  IF max_statements IS NULL OR max_statements < 1 THEN
-    RAISE EXCEPTION 'max_statements must be a positive number'
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give how many of the most time-consuming statements to advise on, e.g. 500.';
-  END IF;
-  SELECT n.nspname INTO nsp
-    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-   WHERE e.extname = 'pg_stat_statements';
-  IF nsp IS NULL THEN
-    RAISE EXCEPTION 'pg_stat_statements is not installed in this database'
-      USING ERRCODE = 'undefined_object',
-            HINT = 'CREATE EXTENSION pg_stat_statements (it needs shared_preload_libraries), or call architect.advise_workload(queries, weights).';
-  END IF;
-  RETURN QUERY EXECUTE format($q$
-    SELECT a.*
-      FROM (SELECT array_agg(s.query ORDER BY s.total_exec_time DESC) AS queries,
-                   array_agg(s.total_exec_time ORDER BY s.total_exec_time DESC) AS weights,
-                   array_agg(s.queryid ORDER BY s.total_exec_time DESC) AS queryids
-              FROM (SELECT p.query, p.total_exec_time, p.queryid
-                      FROM %I.pg_stat_statements p
-                     WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                       AND p.toplevel AND p.calls > 0
-                     ORDER BY p.total_exec_time DESC
-                     LIMIT $1) s) w
-      CROSS JOIN LATERAL architect.advise_workload(w.queries, w.weights, w.queryids,
-          -- planned under the session default path, as architect.index_advice does
-          search_path => (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'search_path')) a
-     WHERE w.queries IS NOT NULL $q$, nsp)
-    USING max_statements;
-END
-$fn$;
+AS 'MODULE_PATHNAME', 'architect_advise_pg_stat_statements'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION architect.advise_pg_stat_statements(integer) IS
   'Index advice for the statements pg_stat_statements recorded in this database (weights = total_exec_time)';

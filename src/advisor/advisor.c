@@ -70,8 +70,11 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
@@ -86,12 +89,16 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "advisor/advisor.h"
+#include "capture/capture.h"
 #include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_advise_workload);
 PG_FUNCTION_INFO_V1(architect_advise_query);
+PG_FUNCTION_INFO_V1(architect_advise_captured);
+PG_FUNCTION_INFO_V1(architect_advise_pg_stat_statements);
 
 int			advisor_storage_budget_mb = 0;
 int			advisor_max_indexes_per_table = 3;
@@ -134,6 +141,7 @@ advisor_init(void)
 							 NULL, NULL, NULL);
 
 	advisor_install_hooks();
+	advisor_install_identity_hooks();
 }
 
 typedef struct AdvTable AdvTable;
@@ -151,6 +159,8 @@ typedef struct AdvStmt
 	CmdType		cmd;
 	double		dml_rows;
 	double		maint_cost;		/* base cost + existing index maintenance */
+	Oid			userid;			/* captured: plan as this role (advisor_identity.c);
+								 * InvalidOid: the caller's own text */
 } AdvStmt;
 
 typedef struct Cand
@@ -201,6 +211,8 @@ typedef struct Advisor
 	double		used_bytes;
 	int			nplans;
 	int			skipped;
+	int			skipped_foreign;	/* of which: would run another role's code */
+	int			skipped_dropped;	/* captured statements of dropped roles */
 	bool		quiet;			/* skipped statements at DEBUG1, not NOTICE */
 	char	   *first_skip;
 } Advisor;
@@ -273,6 +285,33 @@ table_get(Advisor *adv, Oid relid, double tuples)
 	return t;
 }
 
+/*
+ * Plan q once, as the role that ran it when it was captured (inside a
+ * security-restricted operation), or as the caller for a text the caller
+ * gave.  Every plan of a captured statement goes through here.
+ */
+static PlannedStmt *
+plan_as_role(AdvStmt *q, List *hypos)
+{
+	AsRole		r;
+	PlannedStmt *plan;
+
+	CHECK_FOR_INTERRUPTS();
+	advisor_as_role_enter(&r, q->userid);
+	PG_TRY();
+	{
+		plan = whatif_plan(q->ws, hypos);
+	}
+	PG_CATCH();
+	{
+		advisor_as_role_leave(&r, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	advisor_as_role_leave(&r, false);
+	return plan;
+}
+
 /* cost of q with table t configured as "config", other tables as chosen */
 static double
 plan_cost(Advisor *adv, AdvStmt *q, AdvTable *t, List *config, List **used)
@@ -292,7 +331,7 @@ plan_cost(Advisor *adv, AdvStmt *q, AdvTable *t, List *config, List **used)
 			hypos = lappend(hypos, ((Cand *) lfirst(lc2))->h);
 	}
 	old = MemoryContextSwitchTo(adv->scratch);
-	plan = whatif_plan(q->ws, hypos);
+	plan = plan_as_role(q, hypos);
 	cost = plan->planTree->total_cost;
 	if (used)
 	{
@@ -582,6 +621,8 @@ greedy(Advisor *adv)
 		ListCell   *lt;
 		ListCell   *lc;
 
+		CHECK_FOR_INTERRUPTS();
+
 		foreach(lt, adv->tables)
 		{
 			AdvTable   *t = (AdvTable *) lfirst(lt);
@@ -666,6 +707,7 @@ prune(Advisor *adv)
 		Cand	   *worst = NULL;
 		double		worst_net = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		again = false;
 		foreach(lt, adv->tables)
 		{
@@ -719,6 +761,8 @@ static void
 skip_statement(Advisor *adv, ErrorData *edata)
 {
 	adv->skipped++;
+	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		adv->skipped_foreign++;
 	if (adv->first_skip == NULL)
 		adv->first_skip = pstrdup(edata->message);
 }
@@ -735,6 +779,8 @@ prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 	ListCell   *lc;
 
 	q->ws = whatif_prepare(text);
+	if (OidIsValid(q->userid))
+		advisor_check_foreign_code(q->ws->query, q->userid);
 	plan = advisor_probe(q->ws, uses);
 	foreach(lc, *uses)
 	{
@@ -754,46 +800,67 @@ prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 	return plan;
 }
 
+/*
+ * prepare_statement in its own subtransaction, as the statement's role: on
+ * failure the statement is skipped (NULL) and leaves no trace; a cancel
+ * (statement_timeout) ends the whole call.
+ */
+static PlannedStmt *
+prepare_isolated(Advisor *adv, AdvStmt *q, const char *text, List **uses)
+{
+	PlannedStmt *plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	AsRole		r;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	advisor_as_role_enter(&r, q->userid);
+	PG_TRY();
+	{
+		plan = prepare_statement(adv, q, text, uses);
+		advisor_as_role_leave(&r, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		advisor_as_role_leave(&r, true);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		skip_statement(adv, edata);
+		plan = NULL;
+	}
+	PG_END_TRY();
+	return plan;
+}
+
 /* analyse + probe one statement; on failure (lenient mode) skip it */
 static void
 add_statement(Advisor *adv, const char *text, int ordinal, double weight,
-			  bool has_weight, int64 queryid, bool strict)
+			  bool has_weight, int64 queryid, Oid userid, bool strict)
 {
 	AdvStmt    *q = palloc0(sizeof(AdvStmt));
 	List	   *uses = NIL;
 	PlannedStmt *plan = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	ListCell   *lc;
 
+	/* a captured statement: analysed, checked and probed as its role */
+	q->userid = userid;
+	Assert(strict ? !OidIsValid(userid) : true);
 	if (strict)
 		plan = prepare_statement(adv, q, text, &uses);
-	else
-	{
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			plan = prepare_statement(adv, q, text, &uses);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			skip_statement(adv, edata);
-			return;
-		}
-		PG_END_TRY();
-	}
+	else if ((plan = prepare_isolated(adv, q, text, &uses)) == NULL)
+		return;
 
 	q->ordinal = ordinal;
 	q->cmd = q->ws->query->commandType;
@@ -868,6 +935,52 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 	q->norm = q->base_cost > 0 ? q->weight / q->base_cost : 0;
 	adv->total_weight += q->weight;
 	adv->stmts = lappend(adv->stmts, q);
+}
+
+static void advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates,
+						  bool lenient);
+
+/*
+ * A candidate given by the caller, as the caller.  With lenient (the
+ * candidates architect.index_advice derives from architect.scans, naming a
+ * table by a name the reader may not be allowed to resolve, e.g. a pg_monitor
+ * member and another role's schema) one that fails is left out, it is only a
+ * suggestion; otherwise its error is raised.
+ */
+static HypoIndex *
+given_candidate(const char *sql, bool lenient)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	HypoIndex  *volatile h = NULL;
+
+	if (!lenient)
+		return hypo_from_sql(sql);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		h = hypo_from_sql(sql);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		h = NULL;
+	}
+	PG_END_TRY();
+	return h;
 }
 
 static Advisor *
@@ -974,6 +1087,10 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 			if (write > 0)
 				appendStringInfo(&reason, "; maintenance by the workload's writes %.2f %% (HOT ratio %.2f)",
 								 100.0 * write / adv->total_weight, t->hot_ratio);
+			if (adv->skipped_foreign > 0 || adv->skipped_dropped > 0)
+				appendStringInfo(&reason, "; not planned: %d captured statement%s that would run code of a role other than the one that ran %s, %d of dropped roles",
+								 adv->skipped_foreign, adv->skipped_foreign == 1 ? "" : "s",
+								 adv->skipped_foreign == 1 ? "it" : "them", adv->skipped_dropped);
 			values[9] = CStringGetTextDatum(reason.data);
 
 			row = palloc(sizeof(double) + sizeof(Datum) * 10 + sizeof(bool) * 10);
@@ -997,6 +1114,11 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 				(errmsg("skipped %d of %d statements that cannot be planned",
 						adv->skipped, adv->skipped + list_length(adv->stmts)),
 				 errdetail("First error: %s", adv->first_skip)));
+	if (adv->skipped_foreign > 0 || adv->skipped_dropped > 0)
+		ereport(adv->quiet ? DEBUG1 : NOTICE,
+				(errmsg("not planned: %d captured statements that would run another role's code, %d of dropped roles",
+						adv->skipped_foreign, adv->skipped_dropped),
+				 errhint("A captured statement is planned only as the role that ran it, and only if every function it calls is built in or owned by that role or a superuser.")));
 	ereport(DEBUG1,
 			(errmsg("index advisor: %d statements, %d tables, %d plans",
 					list_length(adv->stmts), list_length(adv->tables), adv->nplans)));
@@ -1085,20 +1207,38 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	{
 		add_statement(adv, (const char *) lfirst(lc), i + 1,
 					  wdat ? DatumGetFloat8(wdat[i]) : 0, wdat != NULL,
-					  (qdat && !qnull[i]) ? DatumGetInt64(qdat[i]) : 0, false);
+					  (qdat && !qnull[i]) ? DatumGetInt64(qdat[i]) : 0, InvalidOid, false);
 		i++;
 	}
+	advise_finish(adv, fcinfo, (PG_NARGS() > 4 && !PG_ARGISNULL(4)) ? PG_GETARG_ARRAYTYPE_P(4) : NULL,
+				  false);
+	if (guc_nestlevel > 0)
+		AtEOXact_GUC(true, guc_nestlevel);
+	return (Datum) 0;
+}
+
+/*
+ * Candidates given by the caller, the selection and the result rows: the
+ * common end of advise_workload and advise_captured.
+ */
+static void
+advise_finish(Advisor *adv, FunctionCallInfo fcinfo, ArrayType *candidates, bool lenient)
+{
+	ListCell   *lc;
 
 	/* candidates from elsewhere (e.g. architect.scans), as CREATE INDEX texts */
-	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+	if (candidates != NULL)
 	{
-		foreach(lc, whatif_text_array(PG_GETARG_ARRAYTYPE_P(4), "candidates"))
+		foreach(lc, whatif_text_array(candidates, "candidates"))
 		{
 			const char *sql = (const char *) lfirst(lc);
-			HypoIndex  *h = hypo_from_sql(sql);
+			HypoIndex  *h = given_candidate(sql, lenient);
 			ListCell   *lt;
 			List	   *keys = NIL;
 			int			k;
+
+			if (h == NULL)
+				continue;
 
 			for (k = 0; k < h->nkeycolumns; k++)
 				keys = lappend_int(keys, h->indexkeys[k]);
@@ -1117,6 +1257,109 @@ architect_advise_workload(PG_FUNCTION_ARGS)
 	prune(adv);
 	advisor_emit(adv, fcinfo);
 	MemoryContextDelete(adv->scratch);
+}
+
+/*
+ * architect.advise_captured(queryids bigint[], weights float8[] DEFAULT NULL,
+ *							 write_stats boolean DEFAULT false,
+ *							 candidates text[] DEFAULT NULL,
+ *							 quiet boolean DEFAULT false,
+ *							 search_path text DEFAULT NULL)
+ *
+ * The advice of architect.index_advice: the statements are the captured
+ * ones of this database with these query ids, read from the capture store
+ * with the role that ran each; the caller names query ids, never texts nor
+ * roles.  Of the roles that ran a query id (and that the caller may see),
+ * the one whose executions took the most time gives the text, and the
+ * statement is planned as that role (advisor_identity.c).  Statements of
+ * dropped roles, and those that would run another role's code, are skipped
+ * and counted in every row's reason.
+ */
+Datum
+architect_advise_captured(PG_FUNCTION_ARGS)
+{
+	Datum	   *qdat;
+	bool	   *qnull;
+	int			nqid;
+	Datum	   *wdat = NULL;
+	bool	   *wnull = NULL;
+	int			nw = 0;
+	List	   *captured;
+	Advisor    *adv;
+	int			i;
+	int			guc_nestlevel = 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queryids must not be null"),
+				 errhint("Pass the query ids of captured statements, as architect.statements shows them.")));
+	InitMaterializedSRF(fcinfo, 0);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), INT8OID, 8, FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &qdat, &qnull, &nqid);
+	if (!PG_ARGISNULL(1))
+	{
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, 8, FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &wdat, &wnull, &nw);
+		if (nw != nqid)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("weights has %d elements but queryids has %d", nw, nqid),
+					 errhint("Give one weight per query id, or NULL for the captured total time.")));
+		for (i = 0; i < nw; i++)
+			if (wnull[i] || !(DatumGetFloat8(wdat[i]) >= 0) || isinf(DatumGetFloat8(wdat[i])))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("weight %d is not a finite non-negative number", i + 1),
+						 errhint("A weight is the time the workload spends in the statement, e.g. calls * mean_ms.")));
+	}
+	advisor_write_stats = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	adv = advisor_create();
+	adv->quiet = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	if (!PG_ARGISNULL(5))
+	{
+		guc_nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", text_to_cstring(PG_GETARG_TEXT_PP(5)),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+
+	captured = capture_statements_of_database(MyDatabaseId);
+	for (i = 0; i < nqid; i++)
+	{
+		uint64		queryid;
+		CapturedStatement *best = NULL;
+		bool		dropped = false;
+		ListCell   *lc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (qnull[i])
+			continue;
+		queryid = (uint64) DatumGetInt64(qdat[i]);
+		foreach(lc, captured)
+		{
+			CapturedStatement *cs = (CapturedStatement *) lfirst(lc);
+
+			if (cs->queryid != queryid)
+				continue;
+			if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(cs->userid)))
+			{
+				dropped = true;
+				continue;
+			}
+			if (best == NULL || cs->total_ms > best->total_ms)
+				best = cs;
+		}
+		if (best == NULL)
+		{
+			if (dropped)
+				adv->skipped_dropped++;
+			continue;
+		}
+		add_statement(adv, best->text, i + 1,
+					  wdat ? DatumGetFloat8(wdat[i]) : best->total_ms, true,
+					  (int64) queryid, best->userid, false);
+	}
+	advise_finish(adv, fcinfo, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3), true);
 	if (guc_nestlevel > 0)
 		AtEOXact_GUC(true, guc_nestlevel);
 	return (Datum) 0;
@@ -1136,10 +1379,126 @@ architect_advise_query(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	advisor_write_stats = false;
 	adv = advisor_create();
-	add_statement(adv, text_to_cstring(PG_GETARG_TEXT_PP(0)), 1, 0, false, 0, true);
+	add_statement(adv, text_to_cstring(PG_GETARG_TEXT_PP(0)), 1, 0, false, 0, InvalidOid, true);
 	greedy(adv);
 	prune(adv);
 	advisor_emit(adv, fcinfo);
 	MemoryContextDelete(adv->scratch);
+	return (Datum) 0;
+}
+
+/*
+ * architect.advise_pg_stat_statements(max_statements integer DEFAULT 500)
+ *
+ * Advice for the statements pg_stat_statements recorded in this database
+ * (managed services where pg_architect is not preloaded).  Its texts were
+ * run by many roles: like advise_captured, each is planned only as the role
+ * pg_stat_statements recorded (userid), in a security-restricted operation,
+ * and the rows come from the pg_stat_statements extension itself (found
+ * through pg_extension, called schema-qualified with operators qualified),
+ * never from anything the caller names.  pg_stat_statements shows the
+ * caller only the texts it may see; others read "<insufficient privilege>"
+ * and are left out.
+ */
+Datum
+architect_advise_pg_stat_statements(PG_FUNCTION_ARGS)
+{
+	int			max_statements = PG_ARGISNULL(0) ? -1 : PG_GETARG_INT32(0);
+	Oid			extoid;
+	char	   *nsp;
+	StringInfoData sql;
+	List	   *rows = NIL;
+	MemoryContext cxt = CurrentMemoryContext;
+	Advisor    *adv;
+	ListCell   *lc;
+	int			i;
+	uint64		r;
+
+	if (max_statements < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_statements must be a positive number"),
+				 errhint("Give how many of the most time-consuming statements to advise on, e.g. 500.")));
+	extoid = get_extension_oid("pg_stat_statements", true);
+	if (!OidIsValid(extoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pg_stat_statements is not installed in this database"),
+				 errhint("CREATE EXTENSION pg_stat_statements (it needs shared_preload_libraries), or call architect.advise_workload(queries, weights).")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text)"
+					 "  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n"
+					 "    ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					 " WHERE e.oid OPERATOR(pg_catalog.=) %u::pg_catalog.oid", extoid);
+	if (SPI_execute(sql.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pg_stat_statements is not installed in this database"),
+				 errhint("CREATE EXTENSION pg_stat_statements.")));
+	nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT p.userid, p.queryid, p.query, p.total_exec_time"
+					 "  FROM %s.pg_stat_statements(true) p"
+					 " WHERE p.dbid OPERATOR(pg_catalog.=) %u::pg_catalog.oid AND p.toplevel"
+					 "   AND p.calls OPERATOR(pg_catalog.>) 0::pg_catalog.int8"
+					 " ORDER BY p.total_exec_time DESC LIMIT %d",
+					 nsp, MyDatabaseId, max_statements);
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not read pg_stat_statements"),
+				 errhint("Check that the pg_stat_statements extension is up to date (ALTER EXTENSION pg_stat_statements UPDATE).")));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull[4];
+		Datum		userid = SPI_getbinval(tup, desc, 1, &isnull[0]);
+		Datum		queryid = SPI_getbinval(tup, desc, 2, &isnull[1]);
+		Datum		query = SPI_getbinval(tup, desc, 3, &isnull[2]);
+		Datum		total = SPI_getbinval(tup, desc, 4, &isnull[3]);
+		MemoryContext old;
+		CapturedStatement *cs;
+		char	   *qtext;
+
+		if (isnull[0] || isnull[1] || isnull[2] || isnull[3])
+			continue;
+		qtext = TextDatumGetCString(query);
+		if (strcmp(qtext, "<insufficient privilege>") == 0)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		cs = palloc0(sizeof(CapturedStatement));
+		cs->userid = DatumGetObjectId(userid);
+		cs->queryid = (uint64) DatumGetInt64(queryid);
+		cs->total_ms = DatumGetFloat8(total);
+		cs->text = pstrdup(qtext);
+		rows = lappend(rows, cs);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	advisor_write_stats = false;
+	adv = advisor_create();
+	i = 0;
+	foreach(lc, rows)
+	{
+		CapturedStatement *cs = (CapturedStatement *) lfirst(lc);
+
+		CHECK_FOR_INTERRUPTS();
+		i++;
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(cs->userid)))
+		{
+			adv->skipped_dropped++;
+			continue;
+		}
+		add_statement(adv, cs->text, i, cs->total_ms, true, (int64) cs->queryid,
+					  cs->userid, false);
+	}
+	advise_finish(adv, fcinfo, NULL, true);
 	return (Datum) 0;
 }

@@ -77,4 +77,19 @@ extern char *advisor_index_sql(Oid relid, const char *method, List *keys,
 							   List *desc, List *include, const char *pred);
 extern double advisor_ndistinct(Oid relid, AttrNumber attno, double tuples);
 
+/* advisor_identity.c: planning a captured statement as the role that ran it */
+typedef struct AsRole
+{
+	bool		active;
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			save_planning_as;
+	int			nestlevel;
+} AsRole;
+
+extern void advisor_install_identity_hooks(void);
+extern void advisor_as_role_enter(AsRole *r, Oid role);
+extern void advisor_as_role_leave(AsRole *r, bool error);
+extern void advisor_check_foreign_code(Query *query, Oid as);
+
 #endif							/* ADVISOR_H */

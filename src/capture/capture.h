@@ -26,6 +26,7 @@
 
 #include "access/attnum.h"
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 #include "port/atomics.h"
 #include "utils/dsa.h"
 
@@ -227,6 +228,8 @@ typedef struct PlanEntry
 	TimestampTz last_seen;
 	dsa_pointer text;			/* EXPLAIN text, or InvalidDsaPointer */
 	int32		text_len;
+	Oid			text_userid;	/* who ran the execution the text shows: its
+								 * literal constants are that role's */
 	LatencyHistogram hist;
 } PlanEntry;
 
@@ -296,6 +299,19 @@ extern void capture_install_hooks(void);
 /* scan_capture.c */
 struct QueryDesc;
 extern void scan_capture_record(struct QueryDesc *queryDesc);
+
+/* capture_views.c: captured statements of one database, for the advisor */
+typedef struct CapturedStatement
+{
+	uint64		queryid;
+	Oid			userid;			/* the role that ran it */
+	double		total_ms;
+	char	   *text;
+} CapturedStatement;
+extern List *capture_statements_of_database(Oid dbid);
+extern bool capture_sees_all_texts(void);
+struct HTAB;
+extern struct HTAB *capture_own_queries(void);
 
 /* plan_id.c */
 struct PlannedStmt;

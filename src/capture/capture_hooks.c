@@ -89,8 +89,15 @@ typedef struct QueryClock
 	uint64		wal_bytes;
 } QueryClock;
 
-#define MAX_OPEN_QUERIES 32
-static QueryClock open_queries[MAX_OPEN_QUERIES];
+/*
+ * The stack has no fixed limit (a role could otherwise hide its statements
+ * from capture by keeping many cursors open): it lives in TopMemoryContext
+ * and doubles when full, so a query allocates nothing unless it is the one
+ * that opens more executions at once than ever before in this backend.
+ */
+#define OPEN_QUERIES_INITIAL 32
+static QueryClock *open_queries = NULL;
+static int	open_queries_capacity = 0;
 static int	n_open_queries = 0;
 
 /* What a clock reads before a Run or Finish. */
@@ -144,6 +151,35 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 	  (capture_track == CAPTURE_TRACK_TOP && (level) == 0)))
 
 /* ---- clocks ------------------------------------------------------------- */
+
+/*
+ * Room for one more clock.  Never raises: without memory the execution is
+ * simply not captured.
+ */
+static bool
+clocks_reserve(void)
+{
+	int			newcap;
+	QueryClock *grown;
+
+	if (n_open_queries < open_queries_capacity)
+		return true;
+	newcap = open_queries_capacity > 0 ? open_queries_capacity * 2 : OPEN_QUERIES_INITIAL;
+	if ((Size) newcap * sizeof(QueryClock) >= MaxAllocSize)
+		return false;
+	grown = MemoryContextAllocExtended(TopMemoryContext, sizeof(QueryClock) * newcap,
+									   MCXT_ALLOC_NO_OOM);
+	if (grown == NULL)
+		return false;
+	if (open_queries != NULL)
+	{
+		memcpy(grown, open_queries, sizeof(QueryClock) * n_open_queries);
+		pfree(open_queries);
+	}
+	open_queries = grown;
+	open_queries_capacity = newcap;
+	return true;
+}
 
 static inline QueryClock *
 clock_find(QueryDesc *query)
@@ -424,7 +460,7 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	captured = capture_enabled(nesting_level) &&
 		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
-		n_open_queries < MAX_OPEN_QUERIES;
+		clocks_reserve();
 
 	if (captured)
 	{
@@ -457,7 +493,7 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	/* The clock opens once the executor has started without error. */
-	if (captured && n_open_queries < MAX_OPEN_QUERIES)
+	if (captured && clocks_reserve())
 		open_queries[n_open_queries++] = pending;
 }
 

@@ -12,6 +12,12 @@
  * Privileges follow pg_stat_statements: query and plan texts are shown to
  * superusers, members of pg_read_all_stats, and the role that ran the
  * statement; others get "<insufficient privilege>" and a NULL query id.
+ * Plans are kept per (database, query id, plan id), whoever ran them, and
+ * the plan text is the EXPLAIN of the first execution, with that
+ * execution's constants: its text is shown only to the role that ran that
+ * execution (text_userid), besides superusers and pg_read_all_stats; a role
+ * that ran the same query id sees the plan's figures and query id, and
+ * "<insufficient privilege>" for the text.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,8 +42,8 @@ PG_FUNCTION_INFO_V1(architect_statements);
 PG_FUNCTION_INFO_V1(architect_plans);
 PG_FUNCTION_INFO_V1(architect_latency_histogram);
 
-static bool
-sees_all_texts(void)
+bool
+capture_sees_all_texts(void)
 {
 	return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
@@ -59,7 +65,7 @@ Datum
 architect_statements(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		all_texts = sees_all_texts();
+	bool		all_texts = capture_sees_all_texts();
 	Oid			me = GetUserId();
 	HASH_SEQ_STATUS seq;
 	StatementEntry *s;
@@ -163,8 +169,8 @@ architect_statements(PG_FUNCTION_ARGS)
  * Which (db, query) pairs the caller ran itself: plan texts of those are
  * theirs to read.  Caller holds the STATS lock.
  */
-static HTAB *
-own_queries(void)
+HTAB *
+capture_own_queries(void)
 {
 	HASHCTL		info;
 	HTAB	   *own;
@@ -197,7 +203,7 @@ Datum
 architect_plans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		all_texts = sees_all_texts();
+	bool		all_texts = capture_sees_all_texts();
 	HASH_SEQ_STATUS seq;
 	PlanEntry  *p;
 	HTAB	   *own = NULL;
@@ -209,7 +215,7 @@ architect_plans(PG_FUNCTION_ARGS)
 
 	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
 	if (!all_texts)
-		own = own_queries();
+		own = capture_own_queries();
 
 	hash_seq_init(&seq, store_plans());
 	while ((p = hash_seq_search(&seq)) != NULL)
@@ -219,6 +225,7 @@ architect_plans(PG_FUNCTION_ARGS)
 		int			i = 0;
 		PlanKey		k;
 		bool		visible;
+		bool		text_visible;
 
 		if (p->calls == 0 && p->errors == 0)
 			continue;
@@ -227,6 +234,7 @@ architect_plans(PG_FUNCTION_ARGS)
 		k.dbid = p->key.dbid;
 		k.queryid = p->key.queryid;
 		visible = all_texts || hash_search(own, &k, HASH_FIND, NULL) != NULL;
+		text_visible = all_texts || p->text_userid == GetUserId();
 
 		values[i++] = ObjectIdGetDatum(p->key.dbid);
 		if (visible)
@@ -249,7 +257,7 @@ architect_plans(PG_FUNCTION_ARGS)
 		i++;
 		values[i++] = TimestampTzGetDatum(p->first_seen);
 		values[i++] = TimestampTzGetDatum(p->last_seen);
-		if (!visible)
+		if (!text_visible)
 			values[i++] = CStringGetTextDatum("<insufficient privilege>");
 		else if (DsaPointerIsValid(p->text))
 			values[i++] = CStringGetTextDatum(store_fetch_text(p->text, p->text_len));
@@ -263,6 +271,78 @@ architect_plans(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The captured statements of database dbid that have a text and the caller
+ * may see (superuser, pg_read_all_stats: all; others: their own), one
+ * entry per (role, query id) summed over nesting, in CurrentMemoryContext.
+ * The userid is the store's, never the caller's: the advisor plans each
+ * text as its role (advisor_identity.c).
+ */
+typedef struct CapturedKey
+{
+	uint64		queryid;
+	Oid			userid;
+} CapturedKey;
+
+typedef struct SeenStatement
+{
+	CapturedKey key;			/* hash key, must be first */
+	CapturedStatement *cs;
+} SeenStatement;
+
+List *
+capture_statements_of_database(Oid dbid)
+{
+	bool		all_texts = capture_sees_all_texts();
+	Oid			me = GetUserId();
+	HASH_SEQ_STATUS seq;
+	StatementEntry *s;
+	List	   *out = NIL;
+	HTAB	   *seen;
+	HASHCTL		info;
+
+	if (!architect_require_capture("architect.index_advice"))
+		return NIL;
+	capture_drain();
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(CapturedKey);
+	info.entrysize = sizeof(SeenStatement);
+	info.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_architect statements of a database", 256, &info,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
+	hash_seq_init(&seq, store_statements());
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		SeenStatement *e;
+		bool		found;
+		CapturedKey key;
+
+		if (s->key.dbid != dbid || s->calls == 0 || !DsaPointerIsValid(s->text) ||
+			!(all_texts || s->key.userid == me))
+			continue;
+		/* one entry per (role, query id): toplevel and nested summed */
+		memset(&key, 0, sizeof(key));
+		key.queryid = s->key.queryid;
+		key.userid = s->key.userid;
+		e = hash_search(seen, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			e->cs = palloc0(sizeof(CapturedStatement));
+			e->cs->queryid = s->key.queryid;
+			e->cs->userid = s->key.userid;
+			e->cs->text = store_fetch_text(s->text, s->text_len);
+			out = lappend(out, e->cs);
+		}
+		e->cs->total_ms += s->total_ms;
+	}
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	hash_destroy(seen);
+	return out;
+}
+
+/*
  * Buckets of one query id's latency histogram, summed over users, databases
  * and nesting, for plots.  Only non-empty buckets are returned.
  */
@@ -271,7 +351,7 @@ architect_latency_histogram(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	uint64		queryid = (uint64) PG_GETARG_INT64(0);
-	bool		all_texts = sees_all_texts();
+	bool		all_texts = capture_sees_all_texts();
 	Oid			me = GetUserId();
 	HASH_SEQ_STATUS seq;
 	StatementEntry *s;

@@ -14,6 +14,12 @@
  * Callers: SQL (architect.scans, sql/parts/20_scans.sql), and through the
  * view the advisor's scan-derived candidates and architect.index_usage.
  *
+ * Visibility (as pg_stat_statements): superusers and pg_read_all_stats
+ * members see every row; any other role sees only the rows of the (database,
+ * query id) pairs it ran itself (a statements entry of its own), so no
+ * other role's or database's query ids, tables and predicate shapes.
+ * architect.index_usage is built on this function and inherits the rule.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -163,12 +169,46 @@ text_array(Datum *elems, bool *nulls, int n)
 											  TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * The scan entries the caller may see, copied under the STATS lock (see the
+ * header for the rule); *n gets their number.
+ */
+static ScanEntry *
+copy_visible_scans(long *n)
+{
+	HASH_SEQ_STATUS seq;
+	ScanEntry  *e;
+	ScanEntry  *copy;
+	HTAB	   *own = NULL;
+
+	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
+	if (!capture_sees_all_texts())
+		own = capture_own_queries();
+	copy = palloc(sizeof(ScanEntry) * Max(hash_get_num_entries(store_scans()), 1));
+	hash_seq_init(&seq, store_scans());
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		/* like pg_stat_statements: only the queries the reader ran */
+		if (own != NULL)
+		{
+			PlanKey		k;
+
+			memset(&k, 0, sizeof(k));
+			k.dbid = e->key.dbid;
+			k.queryid = e->key.queryid;
+			if (hash_search(own, &k, HASH_FIND, NULL) == NULL)
+				continue;
+		}
+		copy[(*n)++] = *e;
+	}
+	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	return copy;
+}
+
 Datum
 architect_scans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	ScanEntry  *e;
 	ScanEntry  *copy;
 	long		n = 0;
 	long		i;
@@ -178,12 +218,7 @@ architect_scans(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	capture_drain();
 
-	LWLockAcquire(architect_lwlock(ARCHITECT_LOCK_STATS), LW_SHARED);
-	copy = palloc(sizeof(ScanEntry) * Max(hash_get_num_entries(store_scans()), 1));
-	hash_seq_init(&seq, store_scans());
-	while ((e = hash_seq_search(&seq)) != NULL)
-		copy[n++] = *e;
-	LWLockRelease(architect_lwlock(ARCHITECT_LOCK_STATS));
+	copy = copy_visible_scans(&n);
 
 	for (i = 0; i < n; i++)
 	{

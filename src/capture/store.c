@@ -41,7 +41,7 @@
 #define STORE_FILE			"pg_stat/pg_architect.stat"
 #define STORE_FILE_TMP		"pg_stat/pg_architect.stat.tmp"
 #define STORE_FILE_MAGIC	0x50474131	/* "PGA1" */
-#define STORE_FILE_VERSION	2
+#define STORE_FILE_VERSION	3
 
 #define KNOWN_PROBES		16
 #define DSA_PLACE_SIZE		(1024 * 1024)
@@ -452,6 +452,7 @@ store_attach_text(const TextEvent *ev)
 		{
 			p->text = text_store(ev->text, len);
 			p->text_len = len;
+			p->text_userid = ev->userid;
 			if (DsaPointerIsValid(p->text))
 				known_add(store_plan_textkey(ev->dbid, ev->queryid, ev->planid));
 		}

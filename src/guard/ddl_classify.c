@@ -28,6 +28,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/transam.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
@@ -339,28 +340,89 @@ coercion_requires_rewrite(Node *expr, AttrNumber attnum)
 	}
 }
 
-/* Do the table's valid CHECK constraints prove attnum IS NOT NULL? */
+/*
+ * A dry run runs no code: no constant folding (eval_const_expressions would
+ * call the IMMUTABLE functions of a CHECK constraint, under the identity of
+ * whoever classifies), no evaluation.  Where PostgreSQL's own test folds or
+ * evaluates, we decide on the structure alone, and only over built-in
+ * functions and operators (predicate proofs compare constants with btree
+ * operators): a constraint that needs anything else is not used, and the
+ * answer is the conservative one (a scan).
+ */
 static bool
-notnull_proven_by_checks(Relation rel, Form_pg_attribute att)
+builtin_func_checker(Oid func_id, void *context)
+{
+	return func_id >= FirstNormalObjectId;
+}
+
+static bool
+non_builtin_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, builtin_func_checker, NULL))
+		return true;
+	if ((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
+		((OpExpr *) node)->opno >= FirstNormalObjectId)
+		return true;
+	if (IsA(node, ScalarArrayOpExpr) &&
+		((ScalarArrayOpExpr *) node)->opno >= FirstNormalObjectId)
+		return true;
+	if (IsA(node, RowCompareExpr) || IsA(node, SubLink) || IsA(node, CoerceToDomain))
+		return true;
+	if (IsA(node, Const) && ((Const *) node)->consttype >= FirstNormalObjectId)
+		return true;
+	return expression_tree_walker(node, non_builtin_walker, context);
+}
+
+static bool
+uses_only_builtin_code(Node *expr)
+{
+	return !non_builtin_walker(expr, NULL);
+}
+
+/*
+ * The valid CHECK constraints of rel, as implicit-AND clauses, structurally
+ * (not folded), leaving out any that names non-built-in code.
+ */
+static List *
+structural_checks(Relation rel)
 {
 	TupleConstr *constr = rel->rd_att->constr;
 	List	   *existing = NIL;
-	NullTest   *nt;
 	int			i;
 
-	if (constr == NULL || constr->num_check == 0)
-		return false;
+	if (constr == NULL)
+		return NIL;
 	for (i = 0; i < constr->num_check; i++)
 	{
 		Node	   *cexpr;
 
+		CHECK_FOR_INTERRUPTS();
 		if (!constr->check[i].ccvalid)
 			continue;
 		cexpr = stringToNode(constr->check[i].ccbin);
-		cexpr = eval_const_expressions(NULL, cexpr);
+		if (!uses_only_builtin_code(cexpr))
+			continue;
 		cexpr = (Node *) canonicalize_qual((Expr *) cexpr, true);
 		existing = list_concat(existing, make_ands_implicit((Expr *) cexpr));
 	}
+	return existing;
+}
+
+/*
+ * Do the table's valid CHECK constraints prove attnum IS NOT NULL?  An IS
+ * NOT NULL predicate is proven without evaluating anything (strictness of
+ * the constraint's operators, see predicate_implied_by).
+ */
+static bool
+notnull_proven_by_checks(Relation rel, Form_pg_attribute att)
+{
+	List	   *existing = structural_checks(rel);
+	NullTest   *nt;
+
+	if (existing == NIL)
+		return false;
 	nt = makeNode(NullTest);
 	nt->arg = (Expr *) makeVar(1, att->attnum, att->atttypid, att->atttypmod,
 							   att->attcollation, 0);
@@ -425,6 +487,8 @@ rel_access_method(Oid relid)
 static void classify_fk(ClassifyCtx *cx, DdlFinding *f, Constraint *c);
 static bool bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 						  PartitionBoundSpec *bound);
+static bool partition_columns_match(Relation prel, Relation arel);
+static bool attach_will_fail(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part);
 
 static bool
 is_serial_type(TypeName *tn)
@@ -610,7 +674,14 @@ classify_alter_type(ClassifyCtx *cx, DdlFinding *f, AlterTableCmd *cmd)
 			}
 			else
 			{
-				expr = (Node *) expression_planner((Expr *) expr);
+				/*
+				 * Simplifying the coercion (a length coercion that only
+				 * widens becomes a relabel) runs the functions' planner
+				 * support; only for built-in code, a cast by a user
+				 * function is taken as a rewrite.
+				 */
+				if (uses_only_builtin_code(expr))
+					expr = (Node *) expression_planner((Expr *) expr);
 				if (coercion_requires_rewrite(expr, att->attnum))
 				{
 					f->rewrites = true;
@@ -943,7 +1014,9 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 					DdlFinding *part = target_rv(cx, pc->name);
 
 					part->lockmode = AccessExclusiveLock;
-					if (bound_implied(cx, f, part, pc->bound))
+					if (attach_will_fail(cx, f, part))
+						note(part, "the partition's columns differ from the parent's: the statement will fail");
+					else if (bound_implied(cx, f, part, pc->bound))
 						note(part, "valid CHECK constraints already imply the partition bound: no scan");
 					else
 					{
@@ -972,6 +1045,24 @@ classify_alter_table(ClassifyCtx *cx, AlterTableStmt *stmt)
 }
 
 /*
+ * What ATExecAttachPartition checks before it maps columns: the same
+ * columns by name and type, none extra.  If they differ the statement fails
+ * with PostgreSQL's own error ("child table is missing column"): no risk to
+ * judge, and nothing of ours may be raised first.
+ */
+static bool
+attach_will_fail(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part)
+{
+	Relation	prel = OidIsValid(parent->relid) ? open_rel_of(cx, parent->relid) : NULL;
+	Relation	arel = OidIsValid(part->relid) ? open_rel_of(cx, part->relid) : NULL;
+
+	if (prel == NULL || arel == NULL ||
+		prel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	return !partition_columns_match(prel, arel);
+}
+
+/*
  * Would ATTACH PARTITION skip its validation scan?  The same test as
  * ATExecAttachPartition / QueuePartitionConstraintValidation: the bound's
  * constraint (plus the parent's own partition constraint), mapped to the
@@ -986,11 +1077,32 @@ bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 	Relation	arel = OidIsValid(part->relid) ? open_rel_of(cx, part->relid) : NULL;
 	ParseState *pstate;
 	PartitionBoundSpec *spec;
+	PartitionKey key;
 	List	   *qual;
+	List	   *existing;
+	int			i;
 
 	if (prel == NULL || arel == NULL || bound == NULL ||
 		prel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
 		arel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+
+	/* checked by attach_will_fail; mapping columns would raise otherwise */
+	if (!partition_columns_match(prel, arel))
+		return false;
+
+	/*
+	 * Transforming the bound coerces its values to the key's types and
+	 * evaluates them: with a key over a user-defined type or expression
+	 * (domain CHECK constraints, casts), that would run user code.
+	 */
+	key = RelationGetPartitionKey(prel);
+	if (key == NULL)
+		return false;
+	for (i = 0; i < key->partnatts; i++)
+		if (key->parttypid[i] >= FirstNormalObjectId)
+			return false;
+	if (!uses_only_builtin_code((Node *) key->partexprs))
 		return false;
 
 	/*
@@ -1009,10 +1121,76 @@ bound_implied(ClassifyCtx *cx, DdlFinding *parent, DdlFinding *part,
 	qual = list_concat(get_qual_from_partbound(prel, spec), RelationGetPartitionQual(prel));
 	if (qual == NIL)
 		return true;
-	qual = (List *) eval_const_expressions(NULL, (Node *) qual);
-	qual = list_make1(make_ands_explicit(qual));
+	if (!uses_only_builtin_code((Node *) qual))
+		return false;
 	qual = map_partition_varattnos(qual, 1, arel, prel);
-	return PartConstraintImpliedByRelConstraint(arel, qual);
+
+	/*
+	 * PartConstraintImpliedByRelConstraint without its constant folding of
+	 * the partition's constraints: valid CHECK constraints (structural, see
+	 * structural_checks) and NOT NULL columns.
+	 */
+	existing = structural_checks(arel);
+	for (i = 0; i < arel->rd_att->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(arel->rd_att, i);
+
+		if (att->attnotnull && !att->attisdropped)
+		{
+			NullTest   *nt = makeNode(NullTest);
+
+			nt->arg = (Expr *) makeVar(1, att->attnum, att->atttypid, att->atttypmod,
+									   att->attcollation, 0);
+			nt->nulltesttype = IS_NOT_NULL;
+			nt->argisrow = false;
+			nt->location = -1;
+			existing = lappend(existing, nt);
+		}
+	}
+	if (existing == NIL)
+		return false;
+	return predicate_implied_by(qual, existing, false);
+}
+
+/*
+ * The checks of ATExecAttachPartition / MergeAttributesIntoExisting that
+ * come before any column mapping: every column of the parent exists in the
+ * partition with the same type, typmod and collation, and the partition has
+ * no column the parent lacks.
+ */
+static bool
+partition_columns_match(Relation prel, Relation arel)
+{
+	TupleDesc	pdesc = RelationGetDescr(prel);
+	TupleDesc	adesc = RelationGetDescr(arel);
+	int			i;
+	int			pcount = 0;
+	int			acount = 0;
+
+	for (i = 0; i < pdesc->natts; i++)
+	{
+		Form_pg_attribute patt = TupleDescAttr(pdesc, i);
+		HeapTuple	tup;
+		Form_pg_attribute aatt;
+		bool		same;
+
+		if (patt->attisdropped)
+			continue;
+		pcount++;
+		tup = SearchSysCacheAttName(RelationGetRelid(arel), NameStr(patt->attname));
+		if (!HeapTupleIsValid(tup))
+			return false;
+		aatt = (Form_pg_attribute) GETSTRUCT(tup);
+		same = aatt->atttypid == patt->atttypid && aatt->atttypmod == patt->atttypmod &&
+			aatt->attcollation == patt->attcollation;
+		ReleaseSysCache(tup);
+		if (!same)
+			return false;
+	}
+	for (i = 0; i < adesc->natts; i++)
+		if (!TupleDescAttr(adesc, i)->attisdropped)
+			acount++;
+	return pcount == acount;
 }
 
 /* ---------- other statements ---------- */

@@ -25,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "commands/extension.h"
 #include "funcapi.h"
@@ -36,6 +37,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -178,8 +181,14 @@ log_ddl(const char *stmt, DdlSummary *sum, DdlAction action, double ms)
 	e->risk = sum->worst ? sum->worst->risk : DDL_RISK_NONE;
 	e->action = action;
 	e->duration_ms = ms;
-	strlcpy(e->relation, (sum->worst && sum->worst->relation) ? sum->worst->relation : "",
-			sizeof(e->relation));
+	/* cut on a character boundary: the log is read as text */
+	{
+		const char *rel = (sum->worst && sum->worst->relation) ? sum->worst->relation : "";
+
+		n = pg_mbcliplen(rel, strlen(rel), sizeof(e->relation) - 1);
+		memcpy(e->relation, rel, n);
+		e->relation[n] = '\0';
+	}
 	n = pg_mbcliplen(stmt, strlen(stmt), DDL_LOG_TEXT - 1);
 	memcpy(e->statement, stmt, n);
 	e->statement[n] = '\0';
@@ -215,6 +224,54 @@ ddl_guard_raise(Node *parsetree, DdlFinding *f)
 					 f->safer.data, f->safer.len > 0 ? " " : "")));
 }
 
+/*
+ * ddl_classify() inside an internal subtransaction that is rolled back on
+ * error: an error of the classifier (a relation that a statement will fail
+ * on anyway, a bound PostgreSQL will reject with its own message and
+ * cursor position) never surfaces and never replaces PostgreSQL's own; the
+ * statement then goes on unclassified, and *failure says why.  Query
+ * cancellation is not swallowed.  The subtransaction is over before the
+ * statement runs, so statements that refuse to run in a transaction block
+ * (VACUUM, CREATE INDEX CONCURRENTLY) are unaffected.
+ */
+static List *
+classify_safely(Node *parsetree, DdlTextState *state, char **failure)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	List	   *volatile findings = NIL;
+
+	*failure = NULL;
+	if (!ddl_is_classified(parsetree))
+		return ddl_classify(parsetree, state);	/* judges nothing, cannot fail */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		findings = ddl_classify(parsetree, state);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		*failure = edata->message ? edata->message : pstrdup("unknown error");
+		findings = NIL;
+	}
+	PG_END_TRY();
+	return findings;
+}
+
 static bool
 worth_logging(Node *parsetree)
 {
@@ -242,7 +299,8 @@ ddl_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	memset(&sum, 0, sizeof(sum));
 	if (judge)
 	{
-		List	   *findings = ddl_classify(parsetree, NULL);
+		char	   *failure;
+		List	   *findings = classify_safely(parsetree, NULL, &failure);
 
 		summarize(findings, &sum);
 		stmt = statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len);
@@ -287,11 +345,11 @@ ddl_guard_init(void)
 {
 	DefineCustomEnumVariable("pg_architect.ddl_guard",
 							 "What to do with DDL that would hold a blocking lock while it rewrites or scans a large table.",
-							 "off: nothing; warn: a WARNING with a safer alternative; block: an ERROR.  SET LOCAL pg_architect.ddl_guard = off overrides it for one transaction.",
+							 "off: nothing; warn: a WARNING with a safer alternative; block: an ERROR.  Superuser-set, so that a role cannot turn off what the DBA set; GRANT SET ON PARAMETER pg_architect.ddl_guard TO a migration role lets it SET LOCAL pg_architect.ddl_guard = off for one transaction.",
 							 &ddl_guard_mode,
 							 DDL_GUARD_WARN,
 							 ddl_guard_options,
-							 PGC_USERSET,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 
@@ -300,7 +358,7 @@ ddl_guard_init(void)
 							"Rewriting or scanning a table this small takes milliseconds.  0 judges every table.",
 							&ddl_guard_min_size_kb,
 							10 * 1024, 0, INT_MAX,
-							PGC_USERSET,
+							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
@@ -477,9 +535,14 @@ architect_check_ddl(PG_FUNCTION_ARGS)
 		List	   *findings;
 		ListCell   *lc2;
 
+		char	   *failure;
+
 		cctx.statement_no++;
-		findings = ddl_classify(rs->stmt, &state);
-		if (findings == NIL)
+		findings = classify_safely(rs->stmt, &state, &failure);
+		if (failure != NULL)
+			put_row(rsinfo, cctx.statement_no, stmt, NULL,
+					psprintf("not classified: %s", failure));
+		else if (findings == NIL)
 		{
 			bool		ddl = GetCommandLogLevel(rs->stmt) == LOGSTMT_DDL;
 
@@ -539,7 +602,8 @@ architect_ddl_log(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(e->statement);
 		else
 			values[4] = CStringGetTextDatum("<insufficient privilege>");
-		if (e->relation[0])
+		/* which table, like the text: the role that ran it, or privileged */
+		if (e->relation[0] && (see_all || e->userid == me))
 			values[5] = CStringGetTextDatum(e->relation);
 		else
 			nulls[5] = true;

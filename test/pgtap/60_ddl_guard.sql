@@ -1,7 +1,7 @@
 -- DDL guard: exemption of tables created in this transaction, privileges,
 -- the GUC's context, and what check_ddl reports per family.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SET LOCAL pg_architect.ddl_guard_min_size = 0;
 
@@ -48,8 +48,16 @@ SELECT lives_ok($$SELECT * FROM architect.check_ddl('VACUUM FULL pg_catalog.pg_p
                 'any role may dry-run a migration');
 SELECT throws_ok($$SELECT * FROM architect.ddl_log$$, '42501', NULL,
                  'a plain role cannot read architect.ddl_log');
+SELECT throws_ok($$SET LOCAL pg_architect.ddl_guard = off$$, '42501', NULL,
+                 'a plain role cannot turn the guard off (PGC_SUSET): a DBA''s block holds');
+SELECT throws_ok($$SET pg_architect.ddl_guard_min_size = '100GB'$$, '42501', NULL,
+                 'nor raise the size under which tables are exempt');
+RESET ROLE;
+CREATE ROLE dgt_migrator LOGIN;
+GRANT SET ON PARAMETER pg_architect.ddl_guard TO dgt_migrator;
+SET LOCAL ROLE dgt_migrator;
 SELECT lives_ok($$SET LOCAL pg_architect.ddl_guard = off$$,
-                'any role may turn the guard off for its own transaction (PGC_USERSET)');
+                'a role granted SET ON PARAMETER pg_architect.ddl_guard may turn it off for its transaction');
 SELECT is(current_setting('pg_architect.ddl_guard'), 'off', 'and it is off');
 SET LOCAL pg_architect.ddl_guard = block;
 RESET ROLE;

@@ -235,6 +235,36 @@ ALTER TABLE dg_big ALTER COLUMN n TYPE numeric(20,6);
 RESET pg_architect.ddl_guard;
 RESET pg_architect.ddl_guard_min_size;
 
+-- PostgreSQL's own errors are never replaced nor lose their cursor
+-- position, guard on or off (issue 12: found by core's alter_table test).
+CREATE TABLE dg_lp (a int, b int) PARTITION BY LIST (a);
+CREATE TABLE dg_fp (a int);
+CREATE TABLE dg_xp (a int, b int, c int);
+CREATE TABLE dg_tp (a int, b text);
+CREATE TABLE dg_op (a int, b int);
+INSERT INTO dg_op VALUES (1, 1);
+SET pg_architect.ddl_guard_min_size = 0;
+SET pg_architect.ddl_guard = block;
+ALTER TABLE dg_lp ATTACH PARTITION dg_fp FOR VALUES IN (1);
+ALTER TABLE dg_lp ATTACH PARTITION dg_xp FOR VALUES IN (1);
+ALTER TABLE dg_lp ATTACH PARTITION dg_tp FOR VALUES IN (1);
+ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES FROM (1) TO (2);
+ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES IN ('x');
+ALTER TABLE dg_lp ATTACH PARTITION dg_nosuch FOR VALUES IN (1);
+SET pg_architect.ddl_guard = warn;
+ALTER TABLE dg_lp ATTACH PARTITION dg_fp FOR VALUES IN (1);
+ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES FROM (1) TO (2);
+SET pg_architect.ddl_guard = off;
+ALTER TABLE dg_lp ATTACH PARTITION dg_fp FOR VALUES IN (1);
+ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES FROM (1) TO (2);
+ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES IN ('x');
+RESET pg_architect.ddl_guard;
+-- the dry run says what it can, and never raises the classifier's error
+SELECT risk, reason FROM architect.check_ddl('ALTER TABLE dg_lp ATTACH PARTITION dg_fp FOR VALUES IN (1)');
+SELECT risk, reason FROM architect.check_ddl('ALTER TABLE dg_lp ATTACH PARTITION dg_op FOR VALUES FROM (1) TO (2)');
+RESET pg_architect.ddl_guard_min_size;
+DROP TABLE dg_lp, dg_fp, dg_xp, dg_tp, dg_op;
+
 DROP FUNCTION dg(text);
 DROP MATERIALIZED VIEW dg_mv;
 DROP TABLE dg_big, dg_ref;
