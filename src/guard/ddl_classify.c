@@ -33,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_proc.h"
@@ -128,7 +129,7 @@ new_finding(ClassifyCtx *cx)
 static bool
 exempt_small(DdlFinding *f)
 {
-	return !f->cost_not_size && f->bytes >= 0 && f->bytes < (int64) ddl_guard_min_size_kb * 1024;
+	return f->bytes >= 0 && f->bytes < (int64) ddl_guard_min_size_kb * 1024;
 }
 
 /* New or small: whatever the statement does to it is over quickly. */
@@ -155,6 +156,73 @@ created_in_text(DdlTextState *state, RangeVar *rv)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Bytes on disk of one relation with storage: its real length when the
+ * AccessShareLock is free right now, pg_class.relpages otherwise (we never
+ * wait).  The lock, when taken, is kept until the end of the (sub)transaction
+ * like the target's own.
+ */
+static int64
+storage_bytes(Oid relid)
+{
+	int64		bytes = 0;
+
+	if (ConditionalLockRelationOid(relid, AccessShareLock))
+	{
+		Relation	r = try_relation_open(relid, NoLock);
+
+		if (r != NULL)
+		{
+			if (RELKIND_HAS_STORAGE(r->rd_rel->relkind))
+				bytes = (int64) RelationGetNumberOfBlocks(r) * BLCKSZ;
+			relation_close(r, NoLock);
+		}
+	}
+	else
+	{
+		HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+
+		if (HeapTupleIsValid(tp))
+		{
+			Form_pg_class cls = (Form_pg_class) GETSTRUCT(tp);
+
+			if (RELKIND_HAS_STORAGE(cls->relkind) && cls->relpages > 0)
+				bytes = (int64) cls->relpages * BLCKSZ;
+			ReleaseSysCache(tp);
+		}
+	}
+	return bytes;
+}
+
+/*
+ * Size of a relation that has no storage of its own.  A partitioned table
+ * or index is as big as its partitions together (a statement on it works on
+ * all of them).  A view, a composite type or a foreign table keeps no local
+ * data that a statement could rewrite or scan: zero.  Without this, such
+ * relations had an unknown size and were never exempt as small.
+ */
+static int64
+storageless_bytes(Oid relid, char relkind)
+{
+	List	   *children;
+	ListCell   *lc;
+	int64		total = 0;
+
+	if (relkind != RELKIND_PARTITIONED_TABLE && relkind != RELKIND_PARTITIONED_INDEX)
+		return 0;
+	/* NoLock: only pg_inherits is read; each child is sized as above */
+	children = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (child != relid)
+			total += storage_bytes(child);
+	}
+	list_free(children);
+	return total;
 }
 
 /*
@@ -191,6 +259,8 @@ target_oid(ClassifyCtx *cx, DdlFinding *f, Oid relid)
 		f->is_new = (r->rd_createSubid != InvalidSubTransactionId);
 		if (RELKIND_HAS_STORAGE(r->rd_rel->relkind))
 			f->bytes = (int64) RelationGetNumberOfBlocks(r) * BLCKSZ;
+		else
+			f->bytes = storageless_bytes(relid, r->rd_rel->relkind);
 	}
 	else
 	{
@@ -202,6 +272,8 @@ target_oid(ClassifyCtx *cx, DdlFinding *f, Oid relid)
 
 			if (RELKIND_HAS_STORAGE(cls->relkind) && cls->relpages > 0)
 				f->bytes = (int64) cls->relpages * BLCKSZ;
+			else if (!RELKIND_HAS_STORAGE(cls->relkind))
+				f->bytes = storageless_bytes(relid, cls->relkind);
 			ReleaseSysCache(tp);
 		}
 		note(f, "another session holds or waits for a conflicting lock on this table: size taken from pg_class.relpages");
@@ -1346,6 +1418,20 @@ classify_cluster(ClassifyCtx *cx, ClusterStmt *stmt)
 		suggest(f, "Rebuild online with pg_repack (it also reorders by an index).");
 }
 
+static bool
+matview_is_populated(Oid relid)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		populated = true;
+
+	if (HeapTupleIsValid(tp))
+	{
+		populated = ((Form_pg_class) GETSTRUCT(tp))->relispopulated;
+		ReleaseSysCache(tp);
+	}
+	return populated;
+}
+
 static void
 classify_refresh(ClassifyCtx *cx, RefreshMatViewStmt *stmt)
 {
@@ -1362,8 +1448,14 @@ classify_refresh(ClassifyCtx *cx, RefreshMatViewStmt *stmt)
 	{
 		f->lockmode = AccessExclusiveLock;
 		f->rewrites = true;
-		f->cost_not_size = true;
-		note(f, "the view's query runs and its result is rewritten while readers wait (however small the view, the query may not be)");
+		if (OidIsValid(f->relid) && !matview_is_populated(f->relid))
+		{
+			/* nobody can read it yet, so nobody waits for it */
+			f->is_new = true;
+			note(f, "not populated yet: no reader can be blocked by its first refresh");
+		}
+		else
+			note(f, "the view's query runs and its result is rewritten while readers wait; judged by its current contents, the best predictor of the next result's size");
 		if (!exempt(f))
 			suggest(f, "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view).");
 	}

@@ -45,8 +45,6 @@ typedef struct DdlFinding
 	bool		missing;		/* named relation does not exist */
 	bool		whole_database; /* VACUUM FULL / CLUSTER without a table */
 	bool		no_writes;		/* materialized view: DML impossible anyway */
-	bool		cost_not_size;	/* duration not bounded by the relation's
-								 * size (a view's query): no size exemption */
 	StringInfoData reason;
 	StringInfoData safer;
 } DdlFinding;
