@@ -24,7 +24,7 @@
 
 CREATE FUNCTION architect.workload_findings(
     idle_in_transaction_after interval DEFAULT '5 min',
-    OUT "check" text, OUT severity text, OUT effort text, OUT object_type text,
+    OUT check_name text, OUT severity text, OUT effort text, OUT object_type text,
     OUT object text, OUT relation regclass, OUT evidence text,
     OUT recommendation text, OUT ddl text, OUT rollback_ddl text, OUT impact numeric)
 RETURNS SETOF record
