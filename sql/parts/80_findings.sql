@@ -171,6 +171,10 @@ CREATE FUNCTION architect.findings(
     OUT key_number text, OUT impact_ms numeric, OUT impact_bytes numeric)
 RETURNS SETOF record
 LANGUAGE sql STABLE
+-- The planner cannot estimate the sources (functions, jsonb): its cost
+-- guesses pass jit_above_cost, and compiling this one query took 15-20 s
+-- on a busy 2-core machine for a few dozen rows.
+SET jit = off
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 WITH advice AS MATERIALIZED (
