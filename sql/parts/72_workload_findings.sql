@@ -171,9 +171,10 @@ BEGIN
               SELECT 'temp_spill_statement'::text,
                      CASE WHEN s.temp_blks_written >= 131072 THEN 'medium' ELSE 'low' END::text,
                      'low'::text, 'statement'::text, format('queryid %%s', s.queryid), NULL::regclass,
-                     format('statement %%s wrote %%s temp blocks (%%s) over %%s calls, mean %%s ms: %%s',
+                     format('statement %%s wrote %%s temp blocks (%%s) over %%s calls, mean %%s: %%s',
                             s.queryid, s.temp_blks_written, pg_size_pretty(s.temp_blks_written::bigint * 8192),
-                            s.calls, round(s.mean_ms::numeric, 3), left(s.query, 200)),
+                            s.calls, architect._ms(s.mean_ms::numeric),
+                            left(regexp_replace(s.query, '\s+', ' ', 'g'), 200)),
                      'Give it more work_mem (SET LOCAL work_mem), or an index that returns rows in the wanted order.'::text,
                      NULL::text, NULL::text, s.temp_blks_written::numeric
                 FROM %s s
@@ -187,7 +188,7 @@ BEGIN
                      format('statement %%s read %%s blocks from outside shared buffers (hit ratio %%s %%%%) over %%s calls: %%s',
                             s.queryid, s.shared_blks_read,
                             round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 2),
-                            s.calls, left(s.query, 200)),
+                            s.calls, left(regexp_replace(s.query, '\s+', ' ', 'g'), 200)),
                      'Check its plan: a missing index often turns into large reads (see architect.index_advice).'::text,
                      NULL::text, NULL::text, s.shared_blks_read::numeric
                 FROM %s s
