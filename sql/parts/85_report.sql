@@ -52,8 +52,12 @@ BEGIN
                          'p99_ms', j->'p99_ms', 'temp_blks_written', j->'temp_blks_written') AS x,
                        count(*) OVER () AS n
                   FROM architect._optional_source('architect.statements') j
-                 -- the application's statements, not the DBA's reading of ours
+                 -- the application's statements, not the DBA's reading of ours,
+                 -- and top-level ones, as pg_stat_statements shows by default:
+                 -- nested ones (foreign key checks, function bodies) are
+                 -- counted in the statement that ran them
                  WHERE coalesce(j->>'query', '') !~* '\marchitect\.'
+                   AND coalesce((j->>'toplevel')::boolean, true)
                  ORDER BY (j->>'total_ms')::float8 DESC NULLS LAST
                  LIMIT 10) s;
     END IF;
