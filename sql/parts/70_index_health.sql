@@ -8,6 +8,8 @@
 --              shorter than pg_architect.min_unused_window (default 7 days)
 --              gives severity 'info', evidence "insufficient evidence
 --              (window ...)" and no DDL: seconds of statistics prove nothing.
+--              Nor the only index serving a foreign key (dropping it would
+--              bring back fk_without_index).
 --   duplicate  same table, access method, key and INCLUDE columns,
 --              expressions, operator classes, collations, options and
 --              predicate as another index that is kept
@@ -214,6 +216,21 @@ kinds AS (
     JOIN pg_stat_all_indexes s ON s.indexrelid = k.indexrelid
    WHERE k.keep_class = 2 AND k.indisvalid AND s.idx_scan = 0
      AND k.indexrelid NOT IN (SELECT indexrelid FROM dup UNION ALL SELECT indexrelid FROM redundant)
+     -- The only index leading with a foreign key's columns is not unused:
+     -- it waits for the parent's next DELETE, and dropping it would bring
+     -- back the fk_without_index finding (contradictory advice).
+     AND NOT (k.pred IS NULL AND EXISTS (
+         SELECT 1 FROM pg_constraint c
+          WHERE c.contype = 'f' AND c.conrelid = k.indrelid
+            AND k.indnkeyatts >= cardinality(c.conkey)
+            AND k.keys[1:cardinality(c.conkey)] @> c.conkey
+            AND k.keys[1:cardinality(c.conkey)] <@ c.conkey
+            AND NOT EXISTS (SELECT 1 FROM keep_rank o
+                             WHERE o.indrelid = k.indrelid AND o.indexrelid <> k.indexrelid
+                               AND o.indisvalid AND o.pred IS NULL
+                               AND o.indnkeyatts >= cardinality(c.conkey)
+                               AND o.keys[1:cardinality(c.conkey)] @> c.conkey
+                               AND o.keys[1:cardinality(c.conkey)] <@ c.conkey)))
 )
 SELECT k.kind,
        k.indexrelid::regclass AS index,

@@ -142,6 +142,7 @@ AS $$
            WHEN source = 'architect.index_health' THEN pg_size_pretty(impact) || ' index'
            WHEN source = 'architect.index_advice' THEN 'about ' || architect._ms(impact) || ' saved'
            WHEN source = 'architect.bloat' THEN pg_size_pretty(impact) || ' reclaimable'
+           WHEN source = 'architect.plan_regressions' AND impact > 0 THEN 'about ' || architect._ms(impact) || ' lost'
            WHEN chk IN ('fk_without_index', 'no_primary_key', 'int4_primary_key_big', 'fk_type_mismatch')
              THEN 'about ' || impact::bigint || ' rows'
            WHEN chk = 'sequence_near_overflow' THEN architect._num(impact) || ' % used'
@@ -157,7 +158,7 @@ AS $$
            WHEN chk IN ('low_cache_hit_database', 'low_cache_hit_statement')
              THEN pg_size_pretty(impact * 8192) || ' read from outside shared buffers'
          END,
-         CASE WHEN source = 'architect.index_advice' THEN round(impact, 3) END,
+         CASE WHEN source IN ('architect.index_advice', 'architect.plan_regressions') THEN round(impact, 3) END,
          CASE WHEN source IN ('architect.index_health', 'architect.bloat')
                    OR chk IN ('inactive_replication_slot', 'temp_spill_database')
               THEN impact
@@ -180,14 +181,21 @@ AS $fn$
 WITH advice AS MATERIALIZED (
   SELECT j FROM architect._optional_source('architect.index_advice') j
 ),
+stmts AS MATERIALIZED (
+  SELECT j FROM architect._optional_source('architect.statements') j
+),
 -- Captured time of the workload the advisor weighed (its weights are each
 -- statement's total_ms), to turn an estimated cost share into time.
 workload_ms AS (
   SELECT sum((j->>'total_ms')::numeric) AS total_ms
-    FROM architect._optional_source('architect.statements') j
-   WHERE EXISTS (SELECT 1 FROM advice)
-     AND (j->>'dbid')::oid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    FROM stmts
+   WHERE (j->>'dbid')::oid = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND coalesce(j->>'query', '') !~* '\marchitect\.'
+),
+-- pg_architect's own statements (reading its views) are not the DBA's
+-- workload: their plan changes are no finding.
+own_queryids AS (
+  SELECT DISTINCT j->>'queryid' AS queryid FROM stmts WHERE j->>'query' ~* '\marchitect\.'
 ),
 al AS (
   SELECT 'index'::text AS category, h.kind AS chk, h.severity,
@@ -264,13 +272,20 @@ al AS (
   SELECT 'plan', 'plan_regression', 'high', 'medium',
          'queryid ' || (j->>'queryid'),
          concat('current plan slower than an earlier one: ',
-                (SELECT string_agg(format('%s=%s', key, value), ', ' ORDER BY key)
-                   FROM jsonb_each_text(j)
-                  WHERE key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan')
-                    AND length(value) <= 64)),
+                (SELECT string_agg(format('%s=%s', e.key,
+                                          CASE WHEN jsonb_typeof(e.value) = 'number' AND e.key !~ 'id$'
+                                               THEN architect._num((e.value)::text::numeric)
+                                               ELSE j->>e.key END), ', ' ORDER BY e.key)
+                   FROM jsonb_each(j) e
+                  WHERE e.key NOT IN ('queryid', 'query', 'plan', 'old_plan', 'new_plan')
+                    AND length(j->>e.key) <= 64)),
          'Compare the plans (architect.plans); analyze the tables involved, check recent index changes, or pin the good plan by fixing statistics.',
-         NULL, NULL, 'architect.plan_regressions', 0
+         NULL, NULL, 'architect.plan_regressions',
+         -- time lost: the slowdown per call times the calls of the current plan
+         coalesce(greatest(((j->>'current_mean_ms')::numeric - (j->>'previous_mean_ms')::numeric)
+                           * (j->>'current_calls')::numeric, 0), 0)
     FROM architect._optional_source('architect.plan_regressions') j
+   WHERE j->>'queryid' NOT IN (SELECT queryid FROM own_queryids WHERE queryid IS NOT NULL)
 ),
 -- One finding per problem.  A row is absorbed by another that fixes the
 -- same thing; the survivor names what it absorbed and takes the higher

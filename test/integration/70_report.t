@@ -273,8 +273,10 @@ PGA_PRELOAD=0 start_cluster
 trap 'cleanup_bg; "$ROOT/scripts/cluster.sh" destroy "$CLUSTER"' EXIT
 q -c "CREATE EXTENSION pg_architect; CREATE TABLE \"No Key\" (a int); CREATE INDEX k1 ON \"No Key\" (a); CREATE INDEX k2 ON \"No Key\" (a);" >/dev/null
 is "$(q -c "SELECT string_agg(check_name || ' ' || object, ', ' ORDER BY rank) FROM architect.findings")" \
-   "duplicate public.k2, unused public.k1, no_primary_key public.\"No Key\"" \
-   "without preload the catalog findings are all there"
+   "duplicate public.k2, no_primary_key public.\"No Key\", unused public.k1" \
+   "without preload the catalog findings are all there (k1 unscanned for seconds: info, last)"
+is "$(q -c "SELECT severity || ' ' || (ddl IS NULL) FROM architect.findings WHERE object = 'public.k1'")" "info true" \
+   "without preload pg_architect.min_unused_window keeps its 7-day default: no verdict yet"
 q -c "SELECT architect.report('html')" | grep -q 'id="chart-severity"'; ok $? "and the html report renders its severity chart"
 if [ "$(q -c "SELECT to_regclass('architect.statements') IS NULL")" = t ]; then
   err=$(q -c "SELECT architect.snapshot('x')" 2>&1)

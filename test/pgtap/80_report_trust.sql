@@ -5,7 +5,7 @@
 -- stand-ins of the documented shape inside this rolled-back transaction
 -- (the real ones renamed out of the way), so the figures are exact.
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 DO $$
 DECLARE v text;
@@ -72,6 +72,12 @@ SET pg_architect.min_unused_window = 0;
 SELECT results_eq($$SELECT kind, severity, ddl FROM architect.index_health WHERE index = 'shop.orders_status'::regclass$$,
                   $$VALUES ('unused', 'low', 'DROP INDEX CONCURRENTLY shop.orders_status')$$,
                   'with the minimum lowered explicitly, the verdict and its DROP come');
+-- the only index serving a foreign key is never called unused: dropping it
+-- would bring back fk_without_index
+CREATE TABLE shop.lines (id int PRIMARY KEY, order_id bigint REFERENCES shop.orders);
+CREATE INDEX lines_order_id ON shop.lines (order_id);
+SELECT is((SELECT count(*) FROM architect.index_health WHERE index = 'shop.lines_order_id'::regclass), 0::bigint,
+          'the only index serving a foreign key is not unused, even with no scan');
 RESET pg_architect.min_unused_window;
 
 -- ---- one finding per problem ------------------------------------------------------------
@@ -99,7 +105,8 @@ CREATE VIEW architect.index_advice AS
          2.5::float8, ARRAY[7]::bigint[], 1.23456789::float8, 'single column';
 CREATE TABLE shop.fake_stats (queryid bigint, query text, calls bigint, total_ms float8);
 INSERT INTO shop.fake_stats VALUES (1159369199686482997, 'SELECT count(*) FROM shop.orders WHERE customer_id = $1', 60, 3562.2123456),
-                                   (-385420811670352776, 'SELECT 1', 60, 3250.2311111);
+                                   (-385420811670352776, 'SELECT 1', 60, 3250.2311111),
+                                   (99, 'SELECT * FROM architect.findings', 3, 1.5);
 CREATE VIEW architect.statements AS
   SELECT 10::oid AS userid, (SELECT oid FROM pg_database WHERE datname = current_database()) AS dbid,
          queryid, true AS toplevel, query, calls, 0::bigint AS errors, calls AS rows, total_ms,
@@ -108,6 +115,20 @@ CREATE VIEW architect.statements AS
          0::bigint AS shared_blks_hit, 0::bigint AS shared_blks_read, 0::bigint AS temp_blks_written,
          0::numeric AS wal_bytes, 1::bigint AS plans, now() AS first_seen, now() AS last_seen
     FROM shop.fake_stats;
+
+-- plan regressions as capture reports them (float8 figures), one of them
+-- of pg_architect's own reading of its views
+CREATE VIEW architect.plan_regressions AS
+  SELECT * FROM (VALUES (1159369199686482997::bigint, 4749985355920072398::bigint, 4688098457299414218::bigint,
+                         7::bigint, 53::bigint, 7.245857142857143::float8, 10.27309433962264::float8,
+                         17.488406067802277::float8, 25.60477532386932::float8, 1.46::numeric),
+                        (99, 1, 2, 3, 3, 0.1, 0.5, 0.1, 0.5, 5.0))
+    AS r(queryid, previous_planid, current_planid, previous_calls, current_calls, previous_mean_ms,
+         current_mean_ms, previous_p95_ms, current_p95_ms, p95_slowdown);
+SELECT results_eq($$SELECT object, key_number, evidence ~ 'current_p95_ms=25\.6, ' AND evidence ~ 'current_planid=4688098457299414218'
+                      FROM architect.findings WHERE category = 'plan'$$,
+                  $$VALUES ('queryid 1159369199686482997', 'about 160 ms lost', true)$$,
+                  'plan regressions: figures rounded (ids kept whole), time lost as the key number, none for pg_architect''s own statements');
 
 SELECT is((SELECT count(*) FROM architect.findings WHERE check_name = 'fk_without_index' AND object LIKE 'shop.orders.%'),
           0::bigint, 'the foreign key is no finding of its own once an advice leads with its column');
