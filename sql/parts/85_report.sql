@@ -316,8 +316,10 @@ AS $$
            CASE WHEN (doc->>'window_is_lower_bound')::boolean THEN ', at least: since the server started' ELSE '' END,
            CASE WHEN NOT (doc->>'capture_installed')::boolean THEN 'not installed'
                 ELSE format('installed, %s statements', coalesce(doc->>'statements_captured', '0')) END),
-    format('Unused-index verdicts need %s of statistics (pg_architect.min_unused_window); shorter windows give "insufficient evidence".',
-           doc->>'min_unused_window'),
+    CASE WHEN (doc->>'min_unused_window')::interval > interval '0'
+         THEN format('Unused-index verdicts need %s of statistics (pg_architect.min_unused_window); shorter windows give "insufficient evidence".',
+                     doc->>'min_unused_window')
+         ELSE 'Unused-index verdicts: pg_architect.min_unused_window is lowered to 0 in this session, so an index unscanned for any window is called unused.' END,
     format('%s findings: %s critical, %s high, %s medium, %s low, %s info.',
            doc#>>'{summary,findings}', doc#>>'{summary,critical}', doc#>>'{summary,high}',
            doc#>>'{summary,medium}', doc#>>'{summary,low}', doc#>>'{summary,info}')]

@@ -5,7 +5,7 @@
 -- stand-ins of the documented shape inside this rolled-back transaction
 -- (the real ones renamed out of the way), so the figures are exact.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 DO $$
 DECLARE v text;
@@ -72,6 +72,8 @@ SET pg_architect.min_unused_window = 0;
 SELECT results_eq($$SELECT kind, severity, ddl FROM architect.index_health WHERE index = 'shop.orders_status'::regclass$$,
                   $$VALUES ('unused', 'low', 'DROP INDEX CONCURRENTLY shop.orders_status')$$,
                   'with the minimum lowered explicitly, the verdict and its DROP come');
+SELECT ok(architect.report() ~ '\nUnused-index verdicts: pg_architect\.min_unused_window is lowered to 0 in this session',
+          'and the report header says the minimum was lowered');
 -- the only index serving a foreign key is never called unused: dropping it
 -- would bring back fk_without_index
 CREATE TABLE shop.lines (id int PRIMARY KEY, order_id bigint REFERENCES shop.orders);
