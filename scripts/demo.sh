@@ -18,11 +18,23 @@ psql -X -q -c "CREATE EXTENSION pg_architect"
 pgbench -q -i -s 5 >/dev/null 2>&1
 pgbench -n -c 4 -j 2 -T 20 >/dev/null 2>&1 || true
 pgbench -n -S -c 4 -j 2 -T 10 >/dev/null 2>&1 || true
+# a snapshot before the shop's workload: the report then says what changed since
+psql -X -q -c "SELECT architect.snapshot('after pgbench')" >/dev/null 2>&1 || true
 sql_file=scripts/demo-workload.sql
 [ -f "$sql_file" ] && psql -X -q -v ON_ERROR_STOP=1 -f "$sql_file" >/dev/null
 
+# An index is called unused only after pg_architect.min_unused_window (7 days
+# by default) of statistics; this demo has a minute, so it lowers the minimum
+# for its own session and says so.  Without it the report shows those indexes
+# as "insufficient evidence".
+export PGOPTIONS="-c pg_architect.min_unused_window=0"
+echo "== NOTE: this demo sets pg_architect.min_unused_window = 0 (default 7 days): its \"unused\" verdicts rest on a minute of statistics"
+
 if psql -X -tAc "SELECT 1 FROM pg_proc WHERE proname = 'report' AND pronamespace = 'architect'::regnamespace" | grep -q 1; then
   psql -X -A -t -c "SELECT architect.report()"
+  echo
+  echo "== details of the top finding: SELECT architect.report('text', detail => true) shows them for every finding"
+  psql -X -x -c "SELECT rank, check_name, object, key_number, evidence, recommendation, ddl, rollback_ddl FROM architect.findings WHERE rank = 1"
   echo
   echo "== the index advice behind it: what-if validated on the captured workload"
   psql -X -c "SELECT relation, columns, est_benefit_pct::numeric(5,1) AS benefit_pct, ddl FROM architect.index_advice"

@@ -4,7 +4,12 @@
 -- caller can see (see "Privileges" below):
 --   unused     no scan since statistics were reset (or at least since the
 --              server started); never a primary key, unique, exclusion,
---              replica-identity or constraint-backing index
+--              replica-identity or constraint-backing index.  A window
+--              shorter than pg_architect.min_unused_window (default 7 days)
+--              gives severity 'info', evidence "insufficient evidence
+--              (window ...)" and no DDL: seconds of statistics prove nothing.
+--              Nor the only index serving a foreign key (dropping it would
+--              bring back fk_without_index).
 --   duplicate  same table, access method, key and INCLUDE columns,
 --              expressions, operator classes, collations, options and
 --              predicate as another index that is kept
@@ -53,6 +58,44 @@ AS $$
    WHERE d.datname = current_database()
 $$;
 
+-- How long an index must have gone unscanned before it is called unused:
+-- the setting pg_architect.min_unused_window (defined in C, src/findings/,
+-- default 7 days, so that weekly jobs have run), read the same way when the
+-- library is not loaded in this session.  Below it the verdict is
+-- "insufficient evidence" and no DROP is proposed.
+CREATE FUNCTION architect._min_unused_window()
+RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(nullif(current_setting('pg_architect.min_unused_window', true), '')::interval,
+                  interval '7 days')
+$$;
+
+-- A number for a human: at most 3 decimals, fewer as it grows (12345,
+-- 123.4, 12.34, 1.234, 0.012), trailing zeros dropped.
+CREATE FUNCTION architect._num(x numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT trim_scale(round(x, CASE WHEN abs(x) >= 100 THEN 0 WHEN abs(x) >= 10 THEN 1
+                                  WHEN abs(x) >= 1 THEN 2 ELSE 3 END))::text
+$$;
+
+-- A duration in milliseconds for a human: 0.042 ms, 12.3 ms, 4.1 s, 2.5 min, 3.2 h.
+CREATE FUNCTION architect._ms(ms numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN ms IS NULL THEN NULL
+              WHEN abs(ms) < 1000 THEN architect._num(ms) || ' ms'
+              WHEN abs(ms) < 60000 THEN architect._num(ms / 1000) || ' s'
+              WHEN abs(ms) < 3600000 THEN architect._num(ms / 60000) || ' min'
+              ELSE architect._num(ms / 3600000) || ' h' END
+$$;
+
 CREATE FUNCTION architect._concurrent_indexdef(idx oid)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -68,7 +111,7 @@ $$;
 -- quadratic in the number of indexes (11 s for 8000 indexes; see
 -- the README, section "Findings", for the figures).
 CREATE FUNCTION architect._index_health(
-    OUT kind text, OUT index regclass, OUT "table" regclass, OUT covered_by regclass,
+    OUT kind text, OUT index regclass, OUT table_name regclass, OUT covered_by regclass,
     OUT index_size_bytes bigint, OUT idx_scan bigint, OUT table_writes_per_s numeric,
     OUT stats_since timestamptz, OUT window_is_lower_bound boolean, OUT severity text,
     OUT evidence text, OUT ddl text, OUT rollback_ddl text)
@@ -80,7 +123,8 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 WITH win AS (
   SELECT w.stats_since, w.window_is_lower_bound,
-         greatest(extract(epoch FROM now() - w.stats_since), 1) AS window_s
+         greatest(extract(epoch FROM now() - w.stats_since), 1) AS window_s,
+         now() - w.stats_since >= architect._min_unused_window() AS enough_for_unused
     FROM architect._stats_window() w
 ),
 ix AS (
@@ -175,10 +219,25 @@ kinds AS (
     JOIN pg_stat_all_indexes s ON s.indexrelid = k.indexrelid
    WHERE k.keep_class = 2 AND k.indisvalid AND s.idx_scan = 0
      AND k.indexrelid NOT IN (SELECT indexrelid FROM dup UNION ALL SELECT indexrelid FROM redundant)
+     -- The only index leading with a foreign key's columns is not unused:
+     -- it waits for the parent's next DELETE, and dropping it would bring
+     -- back the fk_without_index finding (contradictory advice).
+     AND NOT (k.pred IS NULL AND EXISTS (
+         SELECT 1 FROM pg_constraint c
+          WHERE c.contype = 'f' AND c.conrelid = k.indrelid
+            AND k.indnkeyatts >= cardinality(c.conkey)
+            AND k.keys[1:cardinality(c.conkey)] @> c.conkey
+            AND k.keys[1:cardinality(c.conkey)] <@ c.conkey
+            AND NOT EXISTS (SELECT 1 FROM keep_rank o
+                             WHERE o.indrelid = k.indrelid AND o.indexrelid <> k.indexrelid
+                               AND o.indisvalid AND o.pred IS NULL
+                               AND o.indnkeyatts >= cardinality(c.conkey)
+                               AND o.keys[1:cardinality(c.conkey)] @> c.conkey
+                               AND o.keys[1:cardinality(c.conkey)] <@ c.conkey)))
 )
 SELECT k.kind,
        k.indexrelid::regclass AS index,
-       ix.indrelid::regclass AS "table",
+       ix.indrelid::regclass AS table_name,
        k.other::regclass AS covered_by,
        ix.size_bytes AS index_size_bytes,
        coalesce(s.idx_scan, 0) AS idx_scan,
@@ -190,8 +249,8 @@ SELECT k.kind,
          WHEN 'invalid' THEN 'medium'
          WHEN 'duplicate' THEN 'medium'
          WHEN 'redundant' THEN 'low'
-         WHEN 'unused' THEN CASE WHEN win.window_s >= 7 * 86400 AND ix.size_bytes >= 1048576
-                                 THEN 'medium' ELSE 'low' END
+         WHEN 'unused' THEN CASE WHEN NOT win.enough_for_unused THEN 'info'
+                                 WHEN ix.size_bytes >= 1048576 THEN 'medium' ELSE 'low' END
        END AS severity,
        CASE k.kind
          WHEN 'invalid' THEN format('index %s is invalid (a failed concurrent build): it is maintained on writes when ready but never used for reads',
@@ -200,18 +259,24 @@ SELECT k.kind,
                                       k.indexrelid::regclass, k.other::regclass)
          WHEN 'redundant' THEN format('index %s is a leading prefix of %s, which serves the same lookups',
                                       k.indexrelid::regclass, k.other::regclass)
-         WHEN 'unused' THEN format('index %s has not been scanned %s %s (%s)',
+         WHEN 'unused' THEN CASE WHEN win.enough_for_unused THEN ''
+                                 ELSE format('insufficient evidence (window %s, pg_architect.min_unused_window %s): ',
+                                             justify_interval(date_trunc('second', now() - win.stats_since)),
+                                             justify_interval(architect._min_unused_window())) END
+                            || format('index %s has not been scanned %s %s (%s)',
                                    k.indexrelid::regclass,
                                    CASE WHEN win.window_is_lower_bound THEN 'since the server started at'
                                         ELSE 'since statistics were reset at' END,
                                    to_char(win.stats_since, 'YYYY-MM-DD HH24:MI:SS TZ'),
                                    justify_interval(date_trunc('second', now() - win.stats_since)))
        END
-       || format('; size %s, table writes %s/s', pg_size_pretty(ix.size_bytes),
-                 round(((coalesce(t.n_tup_ins, 0) + coalesce(t.n_tup_upd, 0) + coalesce(t.n_tup_del, 0))
-                        / win.window_s)::numeric, 3)) AS evidence,
-       format('DROP INDEX CONCURRENTLY %I.%I', ix.nspname, ix.index_name) AS ddl,
-       architect._concurrent_indexdef(k.indexrelid) AS rollback_ddl
+       || format('; size %s, table writes %s rows/s', pg_size_pretty(ix.size_bytes),
+                 architect._num(((coalesce(t.n_tup_ins, 0) + coalesce(t.n_tup_upd, 0) + coalesce(t.n_tup_del, 0))
+                                 / win.window_s)::numeric)) AS evidence,
+       CASE WHEN k.kind <> 'unused' OR win.enough_for_unused
+            THEN format('DROP INDEX CONCURRENTLY %I.%I', ix.nspname, ix.index_name) END AS ddl,
+       CASE WHEN k.kind <> 'unused' OR win.enough_for_unused
+            THEN architect._concurrent_indexdef(k.indexrelid) END AS rollback_ddl
   FROM kinds k
   JOIN ix ON ix.indexrelid = k.indexrelid
   CROSS JOIN win

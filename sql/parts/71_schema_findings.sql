@@ -19,7 +19,7 @@
 --   xid_age_table           relfrozenxid age beyond autovacuum_freeze_max_age
 --   xid_age_database        datfrozenxid age beyond autovacuum_freeze_max_age
 --                           (any database of the cluster; pg_read_all_stats)
--- Each row: check, severity, effort, object_type, object (qualified, quoted),
+-- Each row: check_name, severity, effort, object_type, object (qualified, quoted),
 -- relation, evidence, recommendation, ddl, rollback_ddl (NULL when there is
 -- nothing to roll back, e.g. ANALYZE).
 --
@@ -57,7 +57,7 @@ WITH rel AS (
 ),
 -- ---- no primary key -------------------------------------------------------
 no_pk AS (
-  SELECT 'no_primary_key'::text AS "check",
+  SELECT 'no_primary_key'::text AS check_name,
          CASE WHEN r.reltuples >= 1000 THEN 'medium' ELSE 'low' END AS severity,
          'medium'::text AS effort, 'table'::text AS object_type, r.qname AS object, r.oid AS relation,
          format('table %s has no primary key (%s)%s', r.qname,
@@ -350,7 +350,7 @@ al AS (
   UNION ALL SELECT * FROM xid_tab
   UNION ALL SELECT * FROM xid_db
 )
-SELECT "check", severity, effort, object_type, object, relation::regclass AS relation,
+SELECT check_name, severity, effort, object_type, object, relation::regclass AS relation,
        evidence, recommendation, ddl, rollback_ddl, impact
   FROM al;
 

@@ -27,7 +27,7 @@
 
 CREATE FUNCTION architect.workload_findings(
     idle_in_transaction_after interval DEFAULT '5 min',
-    OUT "check" text, OUT severity text, OUT effort text, OUT object_type text,
+    OUT check_name text, OUT severity text, OUT effort text, OUT object_type text,
     OUT object text, OUT relation regclass, OUT evidence text,
     OUT recommendation text, OUT ddl text, OUT rollback_ddl text, OUT impact numeric)
 RETURNS SETOF record
@@ -174,9 +174,10 @@ BEGIN
               SELECT 'temp_spill_statement'::text,
                      CASE WHEN s.temp_blks_written >= 131072 THEN 'medium' ELSE 'low' END::text,
                      'low'::text, 'statement'::text, format('queryid %%s (role %%s%%s)', s.queryid, coalesce(pg_get_userbyid(s.userid)::text, s.userid::text), CASE WHEN NOT s.toplevel THEN ', nested' ELSE '' END), NULL::regclass,
-                     format('statement %%s wrote %%s temp blocks (%%s) over %%s calls, mean %%s ms: %%s',
+                     format('statement %%s wrote %%s temp blocks (%%s) over %%s calls, mean %%s: %%s',
                             s.queryid, s.temp_blks_written, pg_size_pretty(s.temp_blks_written::bigint * 8192),
-                            s.calls, round(s.mean_ms::numeric, 3), left(s.query, 200)),
+                            s.calls, architect._ms(s.mean_ms::numeric),
+                            left(regexp_replace(s.query, '\s+', ' ', 'g'), 200)),
                      'Give it more work_mem (SET LOCAL work_mem), or an index that returns rows in the wanted order.'::text,
                      NULL::text, NULL::text, s.temp_blks_written::numeric
                 FROM %s s
@@ -191,7 +192,7 @@ BEGIN
                      format('statement %%s read %%s blocks from outside shared buffers (hit ratio %%s %%%%) over %%s calls: %%s',
                             s.queryid, s.shared_blks_read,
                             round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 2),
-                            s.calls, left(s.query, 200)),
+                            s.calls, left(regexp_replace(s.query, '\s+', ' ', 'g'), 200)),
                      'Check its plan: a missing index often turns into large reads (see architect.index_advice).'::text,
                      NULL::text, NULL::text, s.shared_blks_read::numeric
                 FROM %s s

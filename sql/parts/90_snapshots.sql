@@ -74,7 +74,7 @@ CREATE TABLE architect.snapshot_findings (
     finding_id        text NOT NULL,
     rank              int,
     category          text,
-    "check"           text,
+    check_name        text,
     severity          text,
     effort            text,
     object            text,
@@ -83,6 +83,17 @@ CREATE TABLE architect.snapshot_findings (
     rollback_ddl      text,
     PRIMARY KEY (label, finding_id)
 );
+
+-- 0.1 named this column "check", a reserved word every query had to quote.
+DO $do$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                WHERE attrelid = 'architect.snapshot_findings'::regclass
+                  AND attname = 'check' AND NOT attisdropped) THEN
+        ALTER TABLE architect.snapshot_findings RENAME COLUMN "check" TO check_name;
+    END IF;
+END
+$do$;
 
 SELECT pg_catalog.pg_extension_config_dump('architect.snapshots', '');
 SELECT pg_catalog.pg_extension_config_dump('architect.snapshot_statements', '');
@@ -202,7 +213,7 @@ BEGIN
     END IF;
 
     INSERT INTO architect.snapshot_findings
-    SELECT lbl, f.finding_id, f.rank, f.category, f."check", f.severity, f.effort, f.object,
+    SELECT lbl, f.finding_id, f.rank, f.category, f.check_name, f.severity, f.effort, f.object,
            f.evidence, f.ddl, f.rollback_ddl
       FROM architect.findings() f;
     GET DIAGNOSTICS r.findings = ROW_COUNT;

@@ -83,6 +83,9 @@ extern void whatif_init(void);
 /* advisor.c */
 extern void advisor_init(void);
 
+/* findings.c */
+extern void findings_init(void);
+
 /* migrate.c */
 extern void migrate_init(void);
 

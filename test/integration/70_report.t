@@ -36,7 +36,7 @@ for _ in $(seq 1 50); do
   n=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
   [ "$n" -ge 15 ] && break; sleep 0.2
 done
-is "$(q -c "SELECT severity FROM architect.findings WHERE \"check\" = 'connections_near_max'")" "high" \
+is "$(q -c "SELECT severity FROM architect.findings WHERE check_name = 'connections_near_max'")" "high" \
    "15 of 17 usable connections in use: connections_near_max, high"
 # the backends outlive their killed clients while they sleep: end them
 q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'" >/dev/null
@@ -45,7 +45,7 @@ for _ in $(seq 1 50); do
   n=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
   [ "$n" -le 1 ] && break; sleep 0.2
 done
-is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'connections_near_max'")" "0" \
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE check_name = 'connections_near_max'")" "0" \
    "and gone once the sessions end"
 
 # ---- idle in transaction -----------------------------------------------------
@@ -55,25 +55,25 @@ for _ in $(seq 1 50); do
   [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" = 1 ] && break; sleep 0.2
 done
 sleep 1.2
-is "$(q -c "SELECT count(*) FROM architect.workload_findings('1 second') WHERE \"check\" = 'idle_in_transaction'")" "1" \
+is "$(q -c "SELECT count(*) FROM architect.workload_findings('1 second') WHERE check_name = 'idle_in_transaction'")" "1" \
    "a session idle in transaction for over a second is found with a 1 s threshold"
-is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'idle_in_transaction'")" "0" \
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE check_name = 'idle_in_transaction'")" "0" \
    "but not with the default 5 min threshold"
-kill_ddl=$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'idle_in_transaction'")
+kill_ddl=$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE check_name = 'idle_in_transaction'")
 is "$(q -c "$kill_ddl")" "t" "its DDL ends the session: $kill_ddl"
 cleanup_bg
 
 # ---- a forgotten prepared transaction, an abandoned replication slot ---------------
 q -c "BEGIN; CREATE TABLE in_doubt (a int); PREPARE TRANSACTION 'pga test''s gid';"
 sleep 1.2
-is "$(q -c "SELECT severity || ' ' || ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'old_prepared_transaction'")" \
+is "$(q -c "SELECT severity || ' ' || ddl FROM architect.workload_findings('1 second') WHERE check_name = 'old_prepared_transaction'")" \
    "high ROLLBACK PREPARED 'pga test''s gid'" "a prepared transaction pending over the threshold is found, its gid quoted"
-q -c "$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE \"check\" = 'old_prepared_transaction'")"
+q -c "$(q -c "SELECT ddl FROM architect.workload_findings('1 second') WHERE check_name = 'old_prepared_transaction'")"
 is "$(q -c "SELECT count(*) FROM pg_prepared_xacts")" "0" "its DDL resolves it"
 q -c "SELECT pg_create_physical_replication_slot('abandoned', true)" >/dev/null
-is "$(q -c "SELECT severity || ' ' || ddl FROM architect.findings WHERE \"check\" = 'inactive_replication_slot'")" \
+is "$(q -c "SELECT severity || ' ' || ddl FROM architect.findings WHERE check_name = 'inactive_replication_slot'")" \
    "medium SELECT pg_drop_replication_slot('abandoned')" "an inactive replication slot retaining WAL is found"
-q -c "$(q -c "SELECT ddl FROM architect.findings WHERE \"check\" = 'inactive_replication_slot'")" >/dev/null
+q -c "$(q -c "SELECT ddl FROM architect.findings WHERE check_name = 'inactive_replication_slot'")" >/dev/null
 is "$(q -c "SELECT count(*) FROM pg_replication_slots")" "0" "its DDL drops it"
 
 # ---- autovacuum lag ------------------------------------------------------------
@@ -82,7 +82,7 @@ q -c "CREATE TABLE churn (id int PRIMARY KEY, v text);
       ANALYZE churn;
       DELETE FROM churn WHERE id <= 15000;"
 sleep 1.5   # the deleting backend has exited and flushed its statistics
-lag=$(q -c "SELECT severity || ' ' || ddl FROM architect.findings WHERE \"check\" = 'autovacuum_lag' AND object = 'public.churn'")
+lag=$(q -c "SELECT severity || ' ' || ddl FROM architect.findings WHERE check_name = 'autovacuum_lag' AND object = 'public.churn'")
 is "$lag" "medium VACUUM (VERBOSE, ANALYZE) public.churn" "15000 dead rows over the threshold with autovacuum off: autovacuum_lag"
 
 # a measured bloat source for the report (stand-in when bloat is not installed)
@@ -99,7 +99,7 @@ if [ "$(q -c "SELECT to_regclass('architect.bloat') IS NULL")" = t ]; then
   ok $? "architect.bloat not installed: stand-in over pgstattuple created"
 fi
 q -c "VACUUM (ANALYZE) churn" 2>/dev/null
-is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'autovacuum_lag' AND object = 'public.churn'")" "0" \
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE check_name = 'autovacuum_lag' AND object = 'public.churn'")" "0" \
    "after its VACUUM the lag finding is gone"
 
 # ---- a statement that gets faster after an index is created -------------------
@@ -172,7 +172,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["report"] == "pg_architect"
 assert d["summary"]["findings"] == len(d["findings"]) > 0
-assert all(k in d["findings"][0] for k in ("rank", "finding_id", "category", "check", "severity", "effort",
+assert all(k in d["findings"][0] for k in ("rank", "finding_id", "category", "check_name", "severity", "effort",
                                             "object", "evidence", "recommendation", "ddl", "rollback_ddl", "source"))
 assert isinstance(d["top_statements"], list) and d["top_statements"]
 assert isinstance(d["bloat"], list) and d["bloat"]
@@ -255,15 +255,15 @@ q -c "CREATE TABLE old_rows (id int PRIMARY KEY); INSERT INTO old_rows VALUES (1
   && q -c "CALL burn(150000)"
 ok $? "150000 transaction ids consumed while a repeatable-read transaction holds the horizon"
 q -c "VACUUM (FREEZE) old_rows" 2>/dev/null   # warns: "oldest xmin is far in the past" — that is the point
-is "$(q -c "SELECT severity FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows'")" \
+is "$(q -c "SELECT severity FROM architect.schema_findings WHERE check_name = 'xid_age_table' AND object = 'public.old_rows'")" \
    "medium" "VACUUM FREEZE cannot pass the held horizon: relfrozenxid age above autovacuum_freeze_max_age is found"
-is "$(q -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'xid_age_database' AND object = 'postgres'")" "1" \
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE check_name = 'xid_age_database' AND object = 'postgres'")" "1" \
    "and so is the database's datfrozenxid age"
 q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction'" >/dev/null
 cleanup_bg
 sleep 0.5
-q -c "$(q -c "SELECT ddl FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows'")" 2>/dev/null
-is "$(q -c "SELECT to_regclass('old_rows') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM architect.schema_findings WHERE \"check\" = 'xid_age_table' AND object = 'public.old_rows')")" "t" \
+q -c "$(q -c "SELECT ddl FROM architect.schema_findings WHERE check_name = 'xid_age_table' AND object = 'public.old_rows'")" 2>/dev/null
+is "$(q -c "SELECT to_regclass('old_rows') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM architect.schema_findings WHERE check_name = 'xid_age_table' AND object = 'public.old_rows')")" "t" \
    "once the transaction ends, the finding's VACUUM (FREEZE) clears it"
 
 # ---- a managed instance: CREATE EXTENSION only, no preload ---------------------------------
@@ -272,9 +272,11 @@ cleanup_bg
 PGA_PRELOAD=0 start_cluster
 trap 'cleanup_bg; "$ROOT/scripts/cluster.sh" destroy "$CLUSTER"' EXIT
 q -c "CREATE EXTENSION pg_architect; CREATE TABLE \"No Key\" (a int); CREATE INDEX k1 ON \"No Key\" (a); CREATE INDEX k2 ON \"No Key\" (a);" >/dev/null
-is "$(q -c "SELECT string_agg(\"check\" || ' ' || object, ', ' ORDER BY rank) FROM architect.findings")" \
-   "duplicate public.k2, unused public.k1, no_primary_key public.\"No Key\"" \
-   "without preload the catalog findings are all there"
+is "$(q -c "SELECT string_agg(check_name || ' ' || object, ', ' ORDER BY rank) FROM architect.findings")" \
+   "duplicate public.k2, no_primary_key public.\"No Key\", unused public.k1" \
+   "without preload the catalog findings are all there (k1 unscanned for seconds: info, last)"
+is "$(q -c "SELECT severity || ' ' || (ddl IS NULL) FROM architect.findings WHERE object = 'public.k1'")" "info true" \
+   "without preload pg_architect.min_unused_window keeps its 7-day default: no verdict yet"
 q -c "SELECT architect.report('html')" | grep -q 'id="chart-severity"'; ok $? "and the html report renders its severity chart"
 if [ "$(q -c "SELECT to_regclass('architect.statements') IS NULL")" = t ]; then
   err=$(q -c "SELECT architect.snapshot('x')" 2>&1)

@@ -4,6 +4,9 @@
 -- what earlier tests ran.
 SELECT architect.reset() IS NULL AS reset;
 SET pg_architect.track = 'none';
+-- The statistics of a test cover seconds: call unused what has no scan at
+-- all (the default 7-day minimum is tested in test/pgtap/80_report_trust.sql).
+SET pg_architect.min_unused_window = 0;
 CREATE SCHEMA "Flaws";
 SET search_path = "Flaws", public;
 
@@ -25,7 +28,7 @@ CREATE INDEX b_text ON "Child Table" ("Weird Col", a);
 
 -- kinds found, and why; names and DDL quoted
 SELECT kind, index, covered_by, severity FROM architect.index_health
- WHERE "table" = '"Flaws"."Child Table"'::regclass ORDER BY index::text;
+ WHERE table_name = '"Flaws"."Child Table"'::regclass ORDER BY index::text;
 SELECT ddl, rollback_ddl FROM architect.index_health
  WHERE index = '"Flaws"."A dup"'::regclass;
 -- unique and constraint-backing indexes are never "unused"
@@ -37,7 +40,7 @@ INSERT INTO parent VALUES (1);
 CREATE TABLE dupes (v int);
 INSERT INTO dupes VALUES (1), (1);
 CREATE UNIQUE INDEX CONCURRENTLY dupes_v ON dupes (v);
-SELECT kind, index, severity FROM architect.index_health WHERE "table" = '"Flaws".dupes'::regclass;
+SELECT kind, index, severity FROM architect.index_health WHERE table_name = '"Flaws".dupes'::regclass;
 
 -- the drop DDL removes the finding, the rollback DDL recreates the index exactly
 SELECT pg_get_indexdef('"Flaws"."A dup"'::regclass) AS before_def \gset
@@ -65,27 +68,27 @@ CREATE TABLE wide_parent (id bigint PRIMARY KEY);
 CREATE TABLE narrow_child (id int PRIMARY KEY, wide_parent_id int REFERENCES wide_parent);
 CREATE INDEX ON narrow_child (wide_parent_id);
 
-SELECT "check", severity, object, ddl FROM architect.schema_findings
- WHERE object LIKE '"Flaws".%' ORDER BY "check", object;
+SELECT check_name, severity, object, ddl FROM architect.schema_findings
+ WHERE object LIKE '"Flaws".%' ORDER BY check_name, object;
 SELECT evidence FROM architect.schema_findings
  WHERE object = '"Flaws"."Child Table_id_seq"';
 SELECT rollback_ddl FROM architect.schema_findings
- WHERE "check" = 'no_primary_key' AND object = '"Flaws".no_pk';
+ WHERE check_name = 'no_primary_key' AND object = '"Flaws".no_pk';
 SELECT evidence, rollback_ddl FROM architect.schema_findings
- WHERE "check" = 'fk_type_mismatch' AND object LIKE '"Flaws".%';
+ WHERE check_name = 'fk_type_mismatch' AND object LIKE '"Flaws".%';
 
 -- the FK index DDL fixes the finding (CONCURRENTLY cannot run in a transaction
 -- block; psql runs each line on its own)
 SELECT ddl AS fk_ddl FROM architect.schema_findings
- WHERE "check" = 'fk_without_index' AND object LIKE '%Parent Id%' \gset
+ WHERE check_name = 'fk_without_index' AND object LIKE '%Parent Id%' \gset
 :fk_ddl;
 SELECT count(*) AS fk_findings_left FROM architect.schema_findings
- WHERE "check" = 'fk_without_index' AND object LIKE '%Parent Id%';
+ WHERE check_name = 'fk_without_index' AND object LIKE '%Parent Id%';
 ANALYZE lazy;
-SELECT "check" AS lazy_findings_left FROM architect.schema_findings WHERE object = '"Flaws".lazy';
+SELECT check_name AS lazy_findings_left FROM architect.schema_findings WHERE object = '"Flaws".lazy';
 
 -- the register: stable ids, every source, ranked by severity
-SELECT category, "check", severity, effort, object FROM architect.findings
+SELECT category, check_name, severity, effort, object FROM architect.findings
  WHERE object LIKE '"Flaws".%' ORDER BY rank;
 SELECT count(*) = count(DISTINCT finding_id) AS ids_unique,
        bool_and(finding_id ~ '^F[0-9a-f]{12}$') AS ids_shaped
