@@ -74,6 +74,13 @@ AS $$
 BEGIN
   PERFORM pg_catalog.set_config('search_path', caller_path, true);
   RETURN QUERY SELECT * FROM architect.migration_statements(_stmts.sql);
+EXCEPTION WHEN syntax_error THEN
+  -- The parser quotes the offending token whole: never echo a megabyte.
+  IF pg_catalog.length(SQLERRM) OPERATOR(pg_catalog.>) 200 THEN
+    RAISE EXCEPTION '%...', pg_catalog.left(SQLERRM, 200)
+      USING ERRCODE = 'syntax_error', HINT = 'The migration script does not parse (the token is cut in this message).';
+  END IF;
+  RAISE;
 END
 $$;
 
@@ -109,7 +116,12 @@ CREATE FUNCTION architect._rate(name text)
 RETURNS double precision
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT current_setting('pg_architect.migrate_' || $1 || '_rate')::double precision $$;
+AS $$
+  -- NULL for a name that is no rate (the GUC's name is never built from
+  -- arbitrary text: no error echoing it)
+  SELECT CASE WHEN $1 IN ('scan', 'rewrite', 'index', 'backfill')
+              THEN current_setting('pg_architect.migrate_' || $1 || '_rate')::double precision END
+$$;
 
 -- Seconds for a table of $1 bytes at the rate named $2 (MB/s), times $3.
 CREATE FUNCTION architect._secs(bytes bigint, rate text, factor double precision DEFAULT 1)
@@ -234,7 +246,14 @@ BEGIN
       PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
       PERFORM pg_catalog.set_config('lock_timeout', '0', true);
       RETURN;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN syntax_error THEN
+      -- the parser quotes the offending token whole: never echo a megabyte
+      IF pg_catalog.length(SQLERRM) OPERATOR(pg_catalog.>) 200 THEN
+        RAISE EXCEPTION '%...', pg_catalog.left(SQLERRM, 200)
+          USING ERRCODE = 'syntax_error', HINT = 'The statement does not parse (the token is cut in this message).';
+      END IF;
+      RAISE;
+    WHEN lock_not_available THEN
       PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
       IF attempt OPERATOR(pg_catalog.>=) retries THEN
         RAISE EXCEPTION 'lock not granted within % after % attempts', lock_timeout, attempt
@@ -626,6 +645,11 @@ BEGIN
   IF sql IS NULL THEN
     RAISE EXCEPTION '% needs a migration script, got NULL', who
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the text of the migration (one or more SQL statements).';
+  END IF;
+  IF caller_path IS NULL THEN
+    RAISE EXCEPTION '% needs a search_path, got NULL', who
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Leave the search_path argument out to plan under the current search_path, or name the schemas.';
   END IF;
   IF NOT EXISTS (SELECT 1 FROM architect._stmts(sql, caller_path)) THEN
     RAISE EXCEPTION '% got an empty migration script', who
@@ -1258,7 +1282,8 @@ DECLARE
   nm text;
   oid regclass;
 BEGIN
-  FOREACH nm IN ARRAY names LOOP
+  FOREACH nm IN ARRAY coalesce(names, '{}') LOOP
+    CONTINUE WHEN nm IS NULL;
     oid := architect._resolve(nm, caller_path);
     res := res || jsonb_build_object(nm, architect.catalog_fingerprint(oid));
   END LOOP;
@@ -1276,7 +1301,8 @@ DECLARE
   nm text;
   oid regclass;
 BEGIN
-  FOREACH nm IN ARRAY names LOOP
+  FOREACH nm IN ARRAY coalesce(names, '{}') LOOP
+    CONTINUE WHEN nm IS NULL;
     oid := architect._resolve(nm, caller_path);
     IF oid IS NOT NULL AND pg_relation_filenode(oid) IS NOT NULL THEN
       res := res || jsonb_build_object(nm, pg_relation_filenode(oid)::text);
@@ -1347,7 +1373,7 @@ DECLARE
   s record;
 BEGIN
   IF max_lock IS NOT NULL AND architect._lock_rank(max_lock) = 0 THEN
-    RAISE EXCEPTION 'unknown lock mode "%"', max_lock
+    RAISE EXCEPTION 'unknown lock mode "%"', CASE WHEN length(max_lock) > 40 THEN left(max_lock, 40) || '...' ELSE max_lock END
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use a table lock mode name such as ShareUpdateExclusiveLock or AccessExclusiveLock.';
   END IF;
@@ -1419,7 +1445,8 @@ DECLARE
   total numeric := 0;
 BEGIN
   IF format IS NULL OR format NOT IN ('markdown', 'json') THEN
-    RAISE EXCEPTION 'unknown runbook format %', coalesce(quote_literal(format), 'NULL')
+    RAISE EXCEPTION 'unknown runbook format %',
+      coalesce(quote_literal(CASE WHEN length(format) > 40 THEN left(format, 40) || '...' ELSE format END), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''markdown'' or ''json''.';
   END IF;
   PERFORM architect._check_script(sql, 'runbook', caller_path);
