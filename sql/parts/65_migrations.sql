@@ -5,13 +5,18 @@
 -- and architect.migration_statements() (what each statement is: the parse
 -- side, src/migrate/migrate.c).  Neither executes anything.
 --
--- Security: plan_migration, runbook, check_migration and the fingerprint
--- functions only read the catalog and pin their search_path.  rehearse,
--- run_with_lock_timeout and backfill execute the caller's SQL as the caller
--- (that is their job, like psql): SECURITY INVOKER, every internal name
--- qualified; rehearse runs its own code under a pinned search_path and only
--- the caller's statements under the caller's search_path.  The procedures
--- cannot pin theirs: a procedure with a SET clause may not COMMIT.
+-- Security: every function here pins search_path = pg_catalog, pg_temp.
+-- plan_migration, check_migration, runbook and the fingerprint functions
+-- only read the catalog; rehearse and run_with_lock_timeout execute the
+-- caller's SQL as the caller (that is their job, like psql), SECURITY
+-- INVOKER.  Those that parse, look up or run the caller's statements take
+-- the caller's search_path as a last argument, search_path text DEFAULT
+-- current_setting('search_path'): a default is evaluated in the caller's
+-- context, before the function's SET clause applies.  They switch to it
+-- (set_config(..., true)) only around resolving or executing the caller's
+-- statements, and back.  backfill alone cannot pin its path: a procedure
+-- with a SET clause may not COMMIT; every name it uses is qualified, and
+-- test/pgtap/02_hostile_search_path.sql allows exactly it.
 
 -- ---------- parse side (C) ----------
 
@@ -69,6 +74,13 @@ AS $$
 BEGIN
   PERFORM pg_catalog.set_config('search_path', caller_path, true);
   RETURN QUERY SELECT * FROM architect.migration_statements(_stmts.sql);
+EXCEPTION WHEN syntax_error THEN
+  -- The parser quotes the offending token whole: never echo a megabyte.
+  IF pg_catalog.length(SQLERRM) OPERATOR(pg_catalog.>) 200 THEN
+    RAISE EXCEPTION '%...', pg_catalog.left(SQLERRM, 200)
+      USING ERRCODE = 'syntax_error', HINT = 'The migration script does not parse (the token is cut in this message).';
+  END IF;
+  RAISE;
 END
 $$;
 
@@ -104,7 +116,12 @@ CREATE FUNCTION architect._rate(name text)
 RETURNS double precision
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT current_setting('pg_architect.migrate_' || $1 || '_rate')::double precision $$;
+AS $$
+  -- NULL for a name that is no rate (the GUC's name is never built from
+  -- arbitrary text: no error echoing it)
+  SELECT CASE WHEN $1 IN ('scan', 'rewrite', 'index', 'backfill')
+              THEN current_setting('pg_architect.migrate_' || $1 || '_rate')::double precision END
+$$;
 
 -- Seconds for a table of $1 bytes at the rate named $2 (MB/s), times $3.
 CREATE FUNCTION architect._secs(bytes bigint, rate text, factor double precision DEFAULT 1)
@@ -192,20 +209,24 @@ COMMENT ON FUNCTION architect.catalog_fingerprint(regclass) IS
 -- lock_timeout; when the lock is not granted in time the attempt is rolled
 -- back (a subtransaction), nothing is left half-done, and it retries after
 -- a growing pause.  It does not COMMIT, so it can also run inside a larger
--- transaction (the swap step of a type change).  Executes the caller's SQL
--- as the caller with the caller's search_path (no SET clause on purpose).
+-- transaction (the swap step of a type change), and so it can pin its
+-- search_path.  Executes the caller's SQL as the caller under the caller's
+-- search_path; the lock_timeout it sets ends with the call (SET clause).
 CREATE PROCEDURE architect.run_with_lock_timeout(
     sql text,
     lock_timeout interval DEFAULT '500ms',
     retries integer DEFAULT 10,
-    pause interval DEFAULT '1s')
+    pause interval DEFAULT '1s',
+    -- evaluated in the caller's context, before the SET below
+    search_path text DEFAULT pg_catalog.current_setting('search_path'))
 LANGUAGE plpgsql
 SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   attempt integer := 0;
 BEGIN
-  IF sql IS NULL OR lock_timeout IS NULL OR retries IS NULL OR pause IS NULL THEN
+  IF sql IS NULL OR lock_timeout IS NULL OR retries IS NULL OR pause IS NULL OR search_path IS NULL THEN
     RAISE EXCEPTION 'run_with_lock_timeout arguments must not be NULL'
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Pass the statement, a lock_timeout such as ''500ms'', a retry count and a pause.';
@@ -220,10 +241,20 @@ BEGIN
     BEGIN
       PERFORM pg_catalog.set_config('lock_timeout',
                 (pg_catalog.date_part('epoch', lock_timeout) OPERATOR(pg_catalog.*) 1000)::integer::text, true);
+      PERFORM pg_catalog.set_config('search_path', run_with_lock_timeout.search_path, true);
       EXECUTE sql;
+      PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
       PERFORM pg_catalog.set_config('lock_timeout', '0', true);
       RETURN;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN syntax_error THEN
+      -- the parser quotes the offending token whole: never echo a megabyte
+      IF pg_catalog.length(SQLERRM) OPERATOR(pg_catalog.>) 200 THEN
+        RAISE EXCEPTION '%...', pg_catalog.left(SQLERRM, 200)
+          USING ERRCODE = 'syntax_error', HINT = 'The statement does not parse (the token is cut in this message).';
+      END IF;
+      RAISE;
+    WHEN lock_not_available THEN
+      PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
       IF attempt OPERATOR(pg_catalog.>=) retries THEN
         RAISE EXCEPTION 'lock not granted within % after % attempts', lock_timeout, attempt
           USING ERRCODE = 'lock_not_available',
@@ -237,7 +268,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON PROCEDURE architect.run_with_lock_timeout(text, interval, integer, interval) IS
+COMMENT ON PROCEDURE architect.run_with_lock_timeout(text, interval, integer, interval, text) IS
   'Runs SQL under a lock_timeout, retrying with a growing pause when the lock is not granted; never queues the workload behind it for longer than lock_timeout';
 
 -- ---------- batched backfill ----------
@@ -361,7 +392,7 @@ BEGIN
   ELSIF FOUND THEN
     RAISE NOTICE 'resuming backfill of % after key % (% rows done in % batches)', v_rel, v_last, v_done, v_batches;
   ELSE
-    EXECUTE pg_catalog.format(E'SELECT count(*) FROM %s WHERE (%s\n)', v_rel, where_clause) INTO v_est;
+    EXECUTE pg_catalog.format(E'SELECT pg_catalog.count(*) FROM %s WHERE (%s\n)', v_rel, where_clause) INTO v_est;
     INSERT INTO architect.backfill_progress (job, relid, relation, set_clause, where_clause, key_column, rows_estimated)
     VALUES (v_job, rel, v_rel, set_clause, where_clause, v_key, v_est);
     v_done := 0;
@@ -373,13 +404,13 @@ BEGIN
 
   v_first := pg_catalog.format(
     E'WITH b AS (SELECT %1$I AS pga_backfill_key FROM %2$s WHERE (%3$s\n) ORDER BY %1$I LIMIT %4$s),\n'
-    ' u AS (UPDATE %2$s SET %5$s FROM b WHERE %2$s.%1$I = b.pga_backfill_key RETURNING %2$s.%1$I AS k)\n'
-    'SELECT count(*), max(k)::text FROM u',
+    ' u AS (UPDATE %2$s SET %5$s FROM b WHERE %2$s.%1$I OPERATOR(pg_catalog.=) b.pga_backfill_key RETURNING %2$s.%1$I AS k)\n'
+    'SELECT pg_catalog.count(*), pg_catalog.max(k)::text FROM u',
     v_key, v_rel, where_clause, batch_rows, set_clause);
   v_next := pg_catalog.format(
-    E'WITH b AS (SELECT %1$I AS pga_backfill_key FROM %2$s WHERE %1$I > $1::%6$s AND (%3$s\n) ORDER BY %1$I LIMIT %4$s),\n'
-    ' u AS (UPDATE %2$s SET %5$s FROM b WHERE %2$s.%1$I = b.pga_backfill_key RETURNING %2$s.%1$I AS k)\n'
-    'SELECT count(*), max(k)::text FROM u',
+    E'WITH b AS (SELECT %1$I AS pga_backfill_key FROM %2$s WHERE %1$I OPERATOR(pg_catalog.>) $1::%6$s AND (%3$s\n) ORDER BY %1$I LIMIT %4$s),\n'
+    ' u AS (UPDATE %2$s SET %5$s FROM b WHERE %2$s.%1$I OPERATOR(pg_catalog.=) b.pga_backfill_key RETURNING %2$s.%1$I AS k)\n'
+    'SELECT pg_catalog.count(*), pg_catalog.max(k)::text FROM u',
     v_key, v_rel, where_clause, batch_rows, set_clause, v_keytype);
 
   LOOP
@@ -452,7 +483,7 @@ CREATE FUNCTION architect._step(
     est_seconds numeric, transactional boolean, rollback_sql text, verify_sql text,
     risk text, notes text DEFAULT NULL)
 RETURNS architect.migration_step
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT ROW(NULL, $1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)::architect.migration_step
@@ -462,7 +493,7 @@ $$;
 -- truncation of long names, no collision suffix: the rehearsal shows it).
 CREATE FUNCTION architect._predicted_name(relname text, keys text, label text)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT left(concat_ws('_', $1, nullif(replace(replace($2, '"', ''), ', ', '_'), ''), $3), 63)
@@ -531,7 +562,7 @@ $$;
 
 CREATE FUNCTION architect._verify_column(rel text, col text, typ text DEFAULT NULL)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT format('SELECT count(*) = 1 FROM pg_catalog.pg_attribute WHERE attrelid = %L::regclass AND attname = %L AND NOT attisdropped%s',
@@ -540,7 +571,7 @@ $$;
 
 CREATE FUNCTION architect._verify_constraint(rel text, con text, validated boolean DEFAULT NULL)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT format('SELECT count(*) = 1 FROM pg_catalog.pg_constraint WHERE conrelid = %L::regclass AND conname = %L%s',
@@ -614,6 +645,11 @@ BEGIN
   IF sql IS NULL THEN
     RAISE EXCEPTION '% needs a migration script, got NULL', who
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the text of the migration (one or more SQL statements).';
+  END IF;
+  IF caller_path IS NULL THEN
+    RAISE EXCEPTION '% needs a search_path, got NULL', who
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Leave the search_path argument out to plan under the current search_path, or name the schemas.';
   END IF;
   IF NOT EXISTS (SELECT 1 FROM architect._stmts(sql, caller_path)) THEN
     RAISE EXCEPTION '% got an empty migration script', who
@@ -985,17 +1021,20 @@ BEGIN
 END
 $$;
 
--- Entry point: hands the caller's search_path (which the planned script
--- will run under) to the pinned implementation.
+-- Entry point: takes the caller's search_path (which the planned script
+-- will run under; the default is evaluated in the caller's context) and
+-- hands it to the implementation, which resolves names under it only.
 CREATE FUNCTION architect.plan_migration(
     sql text,
     lock_timeout interval DEFAULT '500ms',
-    retries integer DEFAULT 10)
+    retries integer DEFAULT 10,
+    search_path text DEFAULT pg_catalog.current_setting('search_path'))
 RETURNS SETOF architect.migration_step
 LANGUAGE sql
-AS $$ SELECT * FROM architect._plan_migration($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM architect._plan_migration($1, $2, $3, $4) $$;
 
-COMMENT ON FUNCTION architect.plan_migration(text, interval, integer) IS
+COMMENT ON FUNCTION architect.plan_migration(text, interval, integer, text) IS
   'Ordered steps of a migration script: expand/contract recipes for dangerous statements, lock, rewrite/scan, estimated duration, transactional, rollback, verify query, and run_sql under lock_timeout with retry';
 
 -- ---------- rehearsal ----------
@@ -1097,10 +1136,10 @@ BEGIN
 
   BEGIN
     -- Everything below is undone by the exception raised at the end.
-    PERFORM set_config('lock_timeout', lock_to::text, true);
+    PERFORM pg_catalog.set_config('lock_timeout', lock_to::text, true);
     -- The live guard would warn about (or block) every statement rehearsed
     -- here; nothing of this transaction survives, so it stands aside.
-    PERFORM set_config('pg_architect.ddl_guard', 'off', true);
+    PERFORM pg_catalog.set_config('pg_architect.ddl_guard', 'off', true);
     fp_before := architect._fingerprints(names, caller_path);
 
     FOREACH ph IN ARRAY ARRAY['forward', 'rollback'] LOOP
@@ -1143,12 +1182,12 @@ BEGIN
            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
         files_before := architect._filenodes(names, caller_path);
         BEGIN
-          PERFORM set_config('search_path', caller_path, true);
+          PERFORM pg_catalog.set_config('search_path', caller_path, true);
           PERFORM architect._arm_statement_timeout(stmt_to);
-          t0 := clock_timestamp();
+          t0 := pg_catalog.clock_timestamp();
           EXECUTE exec_sql;
           PERFORM architect._arm_statement_timeout(0);
-          PERFORM set_config('search_path', pinned, true);
+          PERFORM pg_catalog.set_config('search_path', pinned, true);
           SELECT string_agg(c.oid::regclass::text || ' ' || l.mode, ', '
                             ORDER BY c.oid::regclass::text COLLATE "C", architect._lock_rank(l.mode))
             INTO p
@@ -1166,13 +1205,13 @@ BEGIN
                    'ms', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 3));
         EXCEPTION
           WHEN query_canceled THEN
-            PERFORM set_config('search_path', pinned, true);
+            PERFORM pg_catalog.set_config('search_path', pinned, true);
             failed := true;
             res := res || jsonb_build_object('phase', ph, 'no', st.statement_no, 'statement', st.statement,
                      'outcome', 'error', 'detail', format('statement_timeout (pg_architect.rehearse_statement_timeout = %s ms): %s', stmt_to, SQLERRM));
           WHEN OTHERS THEN
             PERFORM architect._arm_statement_timeout(0);
-            PERFORM set_config('search_path', pinned, true);
+            PERFORM pg_catalog.set_config('search_path', pinned, true);
             failed := true;
             res := res || jsonb_build_object('phase', ph, 'no', st.statement_no, 'statement', st.statement,
                      'outcome', 'error', 'detail', format('%s: %s', SQLSTATE, SQLERRM));
@@ -1188,7 +1227,7 @@ BEGIN
   EXCEPTION WHEN SQLSTATE 'PGAR1' THEN
     NULL;   -- always rolled back
   END;
-  PERFORM set_config('search_path', pinned, true);
+  PERFORM pg_catalog.set_config('search_path', pinned, true);
 
   FOREACH j IN ARRAY res LOOP
     phase := j->>'phase'; statement_no := (j->>'no')::integer; statement := j->>'statement';
@@ -1227,8 +1266,8 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  PERFORM set_config('search_path', caller_path, true);
-  RETURN to_regclass(name);
+  PERFORM pg_catalog.set_config('search_path', caller_path, true);
+  RETURN pg_catalog.to_regclass(name);
 END
 $$;
 
@@ -1243,7 +1282,8 @@ DECLARE
   nm text;
   oid regclass;
 BEGIN
-  FOREACH nm IN ARRAY names LOOP
+  FOREACH nm IN ARRAY coalesce(names, '{}') LOOP
+    CONTINUE WHEN nm IS NULL;
     oid := architect._resolve(nm, caller_path);
     res := res || jsonb_build_object(nm, architect.catalog_fingerprint(oid));
   END LOOP;
@@ -1261,7 +1301,8 @@ DECLARE
   nm text;
   oid regclass;
 BEGIN
-  FOREACH nm IN ARRAY names LOOP
+  FOREACH nm IN ARRAY coalesce(names, '{}') LOOP
+    CONTINUE WHEN nm IS NULL;
     oid := architect._resolve(nm, caller_path);
     IF oid IS NOT NULL AND pg_relation_filenode(oid) IS NOT NULL THEN
       res := res || jsonb_build_object(nm, pg_relation_filenode(oid)::text);
@@ -1271,12 +1312,14 @@ BEGIN
 END
 $$;
 
--- The entry point: captures the caller's search_path (a SET clause would
--- hide it) and hands it to the pinned implementation.
+-- The entry point: takes the caller's search_path (the default is
+-- evaluated in the caller's context, before the SET clause) and hands it
+-- to the implementation, which runs only the caller's statements under it.
 CREATE FUNCTION architect.rehearse(
     forward text,
     rollback text DEFAULT NULL,
-    force boolean DEFAULT false)
+    force boolean DEFAULT false,
+    search_path text DEFAULT pg_catalog.current_setting('search_path'))
 RETURNS TABLE (
     phase text,
     statement_no integer,
@@ -1291,11 +1334,12 @@ RETURNS TABLE (
     detail text)
 LANGUAGE sql
 SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT * FROM architect._rehearse($1, $2, $3, pg_catalog.current_setting('search_path'))
+  SELECT * FROM architect._rehearse($1, $2, $3, $4)
 $$;
 
-COMMENT ON FUNCTION architect.rehearse(text, text, boolean) IS
+COMMENT ON FUNCTION architect.rehearse(text, text, boolean, text) IS
   'Runs forward then rollback (given or generated) in a transaction that is always rolled back, under small lock/statement timeouts: locks taken, time, rewrites, and catalog fingerprints before, after forward and after rollback';
 
 -- ---------- CI check and runbook ----------
@@ -1329,7 +1373,7 @@ DECLARE
   s record;
 BEGIN
   IF max_lock IS NOT NULL AND architect._lock_rank(max_lock) = 0 THEN
-    RAISE EXCEPTION 'unknown lock mode "%"', max_lock
+    RAISE EXCEPTION 'unknown lock mode "%"', CASE WHEN length(max_lock) > 40 THEN left(max_lock, 40) || '...' ELSE max_lock END
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use a table lock mode name such as ShareUpdateExclusiveLock or AccessExclusiveLock.';
   END IF;
@@ -1368,6 +1412,9 @@ CREATE FUNCTION architect.check_migration(
     sql text,
     max_lock text DEFAULT NULL,
     max_rewrite_bytes bigint DEFAULT NULL,
+    -- the caller's, evaluated before the SET clause: names in the script
+    -- resolve as they will when it runs
+    search_path text DEFAULT pg_catalog.current_setting('search_path'),
     OUT statement_no integer,
     OUT statement text,
     OUT relation text,
@@ -1381,9 +1428,10 @@ CREATE FUNCTION architect.check_migration(
     OUT violation text)
 RETURNS SETOF record
 LANGUAGE sql
-AS $$ SELECT * FROM architect._check_migration($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM architect._check_migration($1, $2, $3, $4) $$;
 
-COMMENT ON FUNCTION architect.check_migration(text, text, bigint) IS
+COMMENT ON FUNCTION architect.check_migration(text, text, bigint, text) IS
   'CI check of a migration file: per statement lock, rewrite, size, estimate, risk, the safer recipe, and the policy violation (max lock while scanning/rewriting, max rewrite size)';
 
 CREATE FUNCTION architect._runbook(sql text, format text, caller_path text)
@@ -1397,7 +1445,8 @@ DECLARE
   total numeric := 0;
 BEGIN
   IF format IS NULL OR format NOT IN ('markdown', 'json') THEN
-    RAISE EXCEPTION 'unknown runbook format %', coalesce(quote_literal(format), 'NULL')
+    RAISE EXCEPTION 'unknown runbook format %',
+      coalesce(quote_literal(CASE WHEN length(format) > 40 THEN left(format, 40) || '...' ELSE format END), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''markdown'' or ''json''.';
   END IF;
   PERFORM architect._check_script(sql, 'runbook', caller_path);
@@ -1441,10 +1490,14 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION architect.runbook(sql text, format text DEFAULT 'markdown')
+-- search_path: the caller's (evaluated before the SET clause), for the
+-- names in the script.
+CREATE FUNCTION architect.runbook(sql text, format text DEFAULT 'markdown',
+                                  search_path text DEFAULT pg_catalog.current_setting('search_path'))
 RETURNS text
 LANGUAGE sql
-AS $$ SELECT architect._runbook($1, $2, pg_catalog.current_setting('search_path')) $$;
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT architect._runbook($1, $2, $3) $$;
 
-COMMENT ON FUNCTION architect.runbook(text, text) IS
+COMMENT ON FUNCTION architect.runbook(text, text, text) IS
   'The migration plan as a runbook (markdown or json): steps, lock and duration, success query, monitoring thresholds, rollback of each step';

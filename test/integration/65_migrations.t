@@ -95,6 +95,46 @@ is "$(q -c "SELECT sum(a), count(*) FROM mt")" "$sum_before" "with the same data
 is "$(q -c "SELECT indexdef FROM pg_indexes WHERE indexname = 'mt_a'")" "CREATE INDEX mt_a ON public.mt USING btree (a)" "its index under its old name"
 is "$(q -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mt'::regclass AND NOT tgisinternal")" "0" "and no trigger left after contract"
 
+# --- backfill under a hostile search_path (issue 12): backfill cannot pin
+# its path (it COMMITs), so every name it uses is qualified; its batches
+# run here, outside a transaction block (test/pgtap/02 can only reach its
+# first COMMIT).  Plants in public shadow what the batch statements use
+# (count(*), max, =, >); the caller's own fragments name none of them.
+q <<'SQL'
+CREATE TABLE hb (id int PRIMARY KEY, v int, w int);
+INSERT INTO hb SELECT g, g, NULL FROM generate_series(1, 2500) g;
+CREATE SEQUENCE public.hb_hits;
+CREATE FUNCTION public.hb_count_sfunc(bigint) RETURNS bigint LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.nextval('public.hb_hits'); RETURN $1 OPERATOR(pg_catalog.+) 1; END$$;
+CREATE AGGREGATE public.count(*) (sfunc = public.hb_count_sfunc, stype = bigint, initcond = '0');
+CREATE FUNCTION public.hb_max_sfunc(text, text) RETURNS text LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.nextval('public.hb_hits'); RETURN pg_catalog.text_larger($1, $2); END$$;
+CREATE AGGREGATE public.max(text) (sfunc = public.hb_max_sfunc, stype = text);
+CREATE FUNCTION public.hb_max4_sfunc(int, int) RETURNS int LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.nextval('public.hb_hits'); RETURN pg_catalog.int4larger($1, $2); END$$;
+CREATE AGGREGATE public.max(int) (sfunc = public.hb_max4_sfunc, stype = int);
+CREATE FUNCTION public.hb_eq(int, int) RETURNS boolean LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.nextval('public.hb_hits'); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR public.= (LEFTARG = int, RIGHTARG = int, FUNCTION = public.hb_eq);
+CREATE FUNCTION public.hb_gt(int, int) RETURNS boolean LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.nextval('public.hb_hits'); RETURN $1 OPERATOR(pg_catalog.>) $2; END$$;
+CREATE OPERATOR public.> (LEFTARG = int, RIGHTARG = int, FUNCTION = public.hb_gt);
+SQL
+# control: the plants do catch an unqualified use under this path
+is "$(q -c "SET search_path = public, pg_catalog; SELECT count(*) FROM hb WHERE id = 1 AND id > 0; SELECT last_value > 1 FROM public.hb_hits" | tail -1)" "t" \
+   "control: under search_path = public, pg_catalog an unqualified count(*), = and > run the plants"
+q -c "SELECT setval('public.hb_hits', 1, false)" >/dev/null
+out=$(psql -X -q -c "SET search_path = public, pg_catalog" -c "CALL architect.backfill('hb', 'w = v', 'w IS NULL', 1000, '0')" 2>&1); rc=$?
+is "$rc" "0" "backfill runs its batches under search_path = public, pg_catalog"
+is "$(q -c "SELECT count(*) FROM hb WHERE w IS DISTINCT FROM v")" "0" "and fills every row"
+is "$(q -c "SELECT status || ' ' || rows_done || ' ' || batches FROM architect.backfill_progress WHERE relation = 'public.hb'")" "done 2500 3" \
+   "in three committed batches"
+is "$(q -c "SELECT is_called FROM public.hb_hits")" "f" "and no planted aggregate or operator ran"
+q -c "SELECT setval('public.hb_hits', 1, false)" >/dev/null
+out=$(psql -X -q -c "SET search_path = public, pg_catalog" -c "CALL architect.run_with_lock_timeout('ALTER TABLE hb ADD COLUMN x int')" 2>&1); rc=$?
+is "$rc $(q -c "SELECT is_called FROM public.hb_hits")" "0 f" "run_with_lock_timeout under the same path: ran, no plant ran"
+q -c "DROP TABLE hb; DROP OPERATOR public.= (int, int); DROP OPERATOR public.> (int, int); DROP AGGREGATE public.count(*); DROP AGGREGATE public.max(text); DROP AGGREGATE public.max(int)" >/dev/null
+
 # --- the CI command
 B="$PGA_BINDIR/pga-migrate-check"
 [ -x "$B" ]; ok $? "make install put pga-migrate-check into the server's bindir"

@@ -37,6 +37,15 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                  WHERE l.lanname NOT IN ('c', 'internal')
                    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c
                                     WHERE c LIKE 'search\_path=pg\_catalog%')
+                   -- Procedures that COMMIT: a procedure with a SET clause
+                   -- may not use transaction control, so these qualify
+                   -- every name instead (and run the caller's fragments
+                   -- under the caller's path: that is their job).  Their
+                   -- calls below and test/integration/65_migrations.t run
+                   -- them under the hostile path.  Add one here only if it
+                   -- COMMITs.
+                   AND p.oid NOT IN (SELECT x::regprocedure FROM (VALUES
+                         ('architect.backfill(regclass,text,text,integer,interval)')) AS commits(x))
                  ORDER BY 1),
           '{}'::text[],
           'every SQL / plpgsql function of the extension pins search_path = pg_catalog, ...');
@@ -120,7 +129,52 @@ INSERT INTO pga_calls VALUES
  (40, 'architect.snapshot(text)', $$SELECT * FROM architect.snapshot('pga-hostile')$$),
  (41, 'architect.compare(text,text)', $$SELECT * FROM architect.compare('pga-hostile', 'pga-hostile')$$),
  (42, 'architect.drop_snapshot(text)', $$SELECT architect.drop_snapshot('pga-hostile')$$),
+ -- migrations (65_migrations.sql): the scripts name tables qualified and
+ -- use no operator or function, so that the caller's path they resolve
+ -- under finds nothing planted on its own.
+ (43, 'architect.migration_statements(text)', $$SELECT * FROM architect.migration_statements('ALTER TABLE public.pga_hostile_t ADD COLUMN x int')$$),
+ (44, 'architect.validate_fragment(text,text)', $$SELECT architect.validate_fragment('v = v', 'set_clause')$$),
+ (45, 'architect._arm_statement_timeout(integer)', $$SELECT architect._arm_statement_timeout(0)$$),
+ (46, 'architect._stmts(text,text)', $$SELECT * FROM architect._stmts('ALTER TABLE pga_hostile_t ADD COLUMN x int', 'public, pg_catalog')$$),
+ (47, 'architect._ddl(text,text)', $$SELECT * FROM architect._ddl('ALTER TABLE pga_hostile_t ALTER COLUMN w TYPE bigint', 'public, pg_catalog')$$),
+ (48, 'architect._lock_rank(text)', $$SELECT architect._lock_rank('AccessExclusiveLock')$$),
+ (49, 'architect._rate(text)', $$SELECT architect._rate('rewrite')$$),
+ (50, 'architect._secs(bigint,text,double precision)', $$SELECT architect._secs(1000000, 'scan', 2)$$),
+ (51, 'architect._rewrite_secs(oid,bigint)', $$SELECT architect._rewrite_secs('public.pga_hostile_t'::regclass, 1000000)$$),
+ (52, 'architect.catalog_description(regclass)', $$SELECT architect.catalog_description('public.pga_hostile_t')$$),
+ (53, 'architect.catalog_fingerprint(regclass)', $$SELECT architect.catalog_fingerprint('public.pga_hostile_t')$$),
+ (54, 'architect.run_with_lock_timeout(text,interval,integer,interval,text)', $$CALL architect.run_with_lock_timeout('ALTER TABLE public.pga_hostile_t ALTER COLUMN w SET STATISTICS 100', '500ms', 2, '10ms')$$),
+ -- backfill COMMITs, which a transaction block forbids: this job is marked
+ -- done below, so the call checks its fragments, resolves the table and its
+ -- key, plans the UPDATE and reads its progress row, then stops before its
+ -- first COMMIT.  The batches run under the hostile path in
+ -- test/integration/65_migrations.t.
+ (55, 'architect.backfill(regclass,text,text,integer,interval)', $$CALL architect.backfill('public.pga_hostile_t', 'v = v', 'w IS NULL', 100, '0')$$),
+ (56, 'architect._step(integer,text,text,text,text,text,boolean,boolean,bigint,numeric,boolean,text,text,text,text)', $$SELECT architect._step(1, 'expand', 'a', 'SELECT 1', NULL, NULL, false, false, 0, 0, true, '', NULL, 'none')$$),
+ (57, 'architect._predicted_name(text,text,text)', $$SELECT architect._predicted_name('t', '"a", b', 'key')$$),
+ (58, 'architect._inverse(text,oid,text,text,text,text,text,text,text)', $$SELECT architect._inverse('add_column', 'public.pga_hostile_t'::regclass, 'public.pga_hostile_t', 'x', NULL, NULL, NULL, NULL, NULL)$$),
+ (59, 'architect._verify_column(text,text,text)', $$SELECT architect._verify_column('public.pga_hostile_t', 'v', 'text')$$),
+ (60, 'architect._verify_constraint(text,text,boolean)', $$SELECT architect._verify_constraint('public.pga_hostile_t', 'c', true)$$),
+ (61, 'architect._not_null_steps(integer,text,text,text,bigint)', $$SELECT * FROM architect._not_null_steps(1, 'public.pga_hostile_t', 'pga_hostile_t', 'v', 1000)$$),
+ (62, 'architect._backfill_step(integer,text,text,text,bigint,text)', $$SELECT architect._backfill_step(1, 'public.pga_hostile_t', 'v = v', 'true', 1000, NULL)$$),
+ (63, 'architect._check_script(text,text,text,boolean)', $$SELECT architect._check_script('ALTER TABLE pga_hostile_t ADD COLUMN x int', 'plan_migration', 'public, pg_catalog')$$),
+ (64, 'architect._plan_migration(text,interval,integer,text)', $$SELECT * FROM architect._plan_migration('ALTER TABLE pga_hostile_t ALTER COLUMN w TYPE bigint', '500ms', 10, 'public, pg_catalog')$$),
+ (65, 'architect.plan_migration(text,interval,integer,text)', $$SELECT * FROM architect.plan_migration('ALTER TABLE public.pga_hostile_t ALTER COLUMN v SET NOT NULL; ALTER TABLE public.pga_hostile_t ALTER COLUMN w TYPE bigint; CREATE INDEX ON public.pga_hostile_t (v)')$$),
+ (66, 'architect._rehearse(text,text,boolean,text)', $$SELECT * FROM architect._rehearse('ALTER TABLE pga_hostile_t ADD COLUMN x int', NULL, false, 'public, pg_catalog')$$),
+ (67, 'architect._resolve(text,text)', $$SELECT architect._resolve('pga_hostile_t', 'public, pg_catalog')$$),
+ (68, 'architect._fingerprints(text[],text)', $$SELECT * FROM architect._fingerprints(ARRAY['pga_hostile_t'], 'public, pg_catalog')$$),
+ (69, 'architect._filenodes(text[],text)', $$SELECT * FROM architect._filenodes(ARRAY['pga_hostile_t'], 'public, pg_catalog')$$),
+ (70, 'architect.rehearse(text,text,boolean,text)', $$SELECT * FROM architect.rehearse('ALTER TABLE public.pga_hostile_t ALTER COLUMN w TYPE bigint; ALTER TABLE public.pga_hostile_t RENAME COLUMN v TO v2')$$),
+ (71, 'architect._check_migration(text,text,bigint,text)', $$SELECT * FROM architect._check_migration('ALTER TABLE pga_hostile_t ALTER COLUMN w TYPE bigint', 'ShareLock', 0, 'public, pg_catalog')$$),
+ (72, 'architect.check_migration(text,text,bigint,text)', $$SELECT * FROM architect.check_migration('ALTER TABLE public.pga_hostile_t ALTER COLUMN w TYPE bigint; CREATE INDEX ON public.pga_hostile_t (v)', 'ShareLock', 0)$$),
+ (73, 'architect._runbook(text,text,text)', $$SELECT architect._runbook('ALTER TABLE pga_hostile_t ALTER COLUMN w TYPE bigint', 'json', 'public, pg_catalog')$$),
+ (74, 'architect.runbook(text,text,text)', $$SELECT architect.runbook('ALTER TABLE public.pga_hostile_t ALTER COLUMN v SET NOT NULL; ALTER TABLE public.pga_hostile_t ALTER COLUMN w TYPE bigint')$$),
+ (75, 'architect.runbook(text,text,text)', $$SELECT architect.runbook('ALTER TABLE public.pga_hostile_t ADD COLUMN x int', 'json')$$),
  (999, 'architect.reset()', $$SELECT architect.reset()$$);
+-- backfill's job (call 55) is done already: it stops before its first COMMIT.
+INSERT INTO architect.backfill_progress (job, relid, relation, set_clause, where_clause, key_column, status)
+VALUES (md5(concat_ws(E'\x01', 'public.pga_hostile_t'::regclass::oid::text, 'v = v', 'w IS NULL')),
+        'public.pga_hostile_t'::regclass, 'public.pga_hostile_t', 'v = v', 'w IS NULL', 'id', 'done');
 -- Functions without required arguments: called as they are; views: read.
 INSERT INTO pga_calls
 SELECT 100 + row_number() OVER (ORDER BY p.oid::regprocedure::text), p.oid,

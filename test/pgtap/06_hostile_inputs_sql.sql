@@ -11,7 +11,7 @@
 -- rollback_ddl they produce executes (CONCURRENTLY dropped: pgTAP runs in a
 -- transaction block) without touching anything else.
 BEGIN;
-SELECT plan(36);
+SELECT plan(41);
 SET client_min_messages = warning;
 
 -- Every SQL / plpgsql function with arguments must appear here.
@@ -27,7 +27,26 @@ INSERT INTO covered VALUES
   ('architect._concurrent_indexdef(oid)'), ('architect._xid_severity(bigint)'),
   ('architect._severity_order(text)'), ('architect._effort_order(text)'),
   ('architect._finding_id(text,text,text)'), ('architect._html(text)'), ('architect._md(text)'),
-  ('architect._pct_change(double precision,double precision)'), ('architect._sees_texts_of(oid)');
+  ('architect._pct_change(double precision,double precision)'), ('architect._sees_texts_of(oid)'),
+  -- migrations (65_migrations.sql)
+  ('architect.plan_migration(text,interval,integer,text)'), ('architect.check_migration(text,text,bigint,text)'),
+  ('architect.runbook(text,text,text)'), ('architect.rehearse(text,text,boolean,text)'),
+  ('architect.run_with_lock_timeout(text,interval,integer,interval,text)'),
+  ('architect.backfill(regclass,text,text,integer,interval)'),
+  ('architect.catalog_description(regclass)'), ('architect.catalog_fingerprint(regclass)'),
+  ('architect._stmts(text,text)'), ('architect._ddl(text,text)'), ('architect._lock_rank(text)'),
+  ('architect._rate(text)'), ('architect._secs(bigint,text,double precision)'),
+  ('architect._rewrite_secs(oid,bigint)'),
+  ('architect._step(integer,text,text,text,text,text,boolean,boolean,bigint,numeric,boolean,text,text,text,text)'),
+  ('architect._predicted_name(text,text,text)'),
+  ('architect._inverse(text,oid,text,text,text,text,text,text,text)'),
+  ('architect._verify_column(text,text,text)'), ('architect._verify_constraint(text,text,boolean)'),
+  ('architect._not_null_steps(integer,text,text,text,bigint)'),
+  ('architect._backfill_step(integer,text,text,text,bigint,text)'),
+  ('architect._check_script(text,text,text,boolean)'), ('architect._plan_migration(text,interval,integer,text)'),
+  ('architect._rehearse(text,text,boolean,text)'), ('architect._resolve(text,text)'),
+  ('architect._fingerprints(text[],text)'), ('architect._filenodes(text[],text)'),
+  ('architect._check_migration(text,text,bigint,text)'), ('architect._runbook(text,text,text)');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                   FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
                   JOIN pg_language l ON l.oid = p.prolang
@@ -101,6 +120,167 @@ SELECT ok(architect._can_see(4294967295, 'r') IS NOT TRUE AND architect._can_see
 SELECT is((SELECT count(*) FROM architect._optional_source('pg_catalog.pg_authid')), 0::bigint,
           '_optional_source gives a plain role nothing it may not read');
 RESET ROLE;
+
+-- ---- migrations ------------------------------------------------------------------
+-- Every call: the SQLSTATE it must end with ('ok': it succeeds), and no
+-- error message, hint or detail longer than 400 characters (a 1 MB input
+-- is never echoed whole).  backfill COMMITs, which the transaction block
+-- of this test forbids: a call that passes every check ends with 2D000 at
+-- its first COMMIT (after it resolved the table, its key, planned the
+-- UPDATE and filed its progress row).
+CREATE SCHEMA "Mig; ""S"" x";
+CREATE TABLE "Mig; ""S"" x".x (id int);  -- a sentinel a broken quote would hit
+CREATE TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ("Id;" int PRIMARY KEY, "c ""1"";" int, "b x" text);
+INSERT INTO "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" SELECT g, g, 'v' || g FROM generate_series(1, 100) g;
+CREATE FUNCTION pg_temp.mig_try(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m text; h text; d text;
+BEGIN
+  EXECUTE q;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT, d = PG_EXCEPTION_DETAIL;
+  RETURN SQLSTATE || CASE WHEN greatest(length(m), length(h), length(d)) > 400
+                          THEN format(' (a message of %s characters)', greatest(length(m), length(h), length(d)))
+                          ELSE '' END;
+END $$;
+CREATE TEMP TABLE mig_cases (n serial, q text, want text);
+INSERT INTO mig_cases (q, want) VALUES
+  -- plan_migration
+  ($q$SELECT * FROM architect.plan_migration(NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.plan_migration('')$q$, '22023'),
+  ($q$SELECT * FROM architect.plan_migration(' -- only a comment')$q$, '22023'),
+  ($q$SELECT * FROM architect.plan_migration('not sql at all')$q$, '42601'),
+  ($q$SELECT * FROM architect.plan_migration(repeat('x', 1000000))$q$, '42601'),
+  ($q$SELECT * FROM architect.plan_migration(repeat('ALTER TABLE x ADD c int; ', 40000) || 'not sql')$q$, '42601'),
+  ($q$SELECT * FROM architect.plan_migration('ALTER TABLE ' || repeat('x', 1000000) || ' ADD c int')$q$, '42P01'),
+  ($q$SELECT * FROM architect.plan_migration('ALTER TABLE mig_nosuch ADD c int')$q$, '42P01'),
+  ($q$SELECT * FROM architect.plan_migration('SELECT 1', NULL, 10)$q$, '22004'),
+  ($q$SELECT * FROM architect.plan_migration('SELECT 1', '500ms', 10, NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.plan_migration('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" SET NOT NULL;'
+      || ' ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" TYPE bigint;'
+      || ' CREATE INDEX ON "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ("b x")')$q$, 'ok'),
+  ($q$SELECT * FROM architect.plan_migration('ALTER TABLE "T ""q""; DROP TABLE x;--" ADD "n;" int', search_path => '"Mig; ""S"" x"')$q$, 'ok'),
+  -- check_migration
+  ($q$SELECT * FROM architect.check_migration(NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.check_migration('')$q$, '22023'),
+  ($q$SELECT * FROM architect.check_migration('not sql')$q$, '42601'),
+  ($q$SELECT * FROM architect.check_migration(repeat('x', 1000000))$q$, '42601'),
+  ($q$SELECT * FROM architect.check_migration('ALTER TABLE mig_nosuch ADD c int')$q$, '42P01'),
+  ($q$SELECT * FROM architect.check_migration('SELECT 1', 'bogus')$q$, '22023'),
+  ($q$SELECT * FROM architect.check_migration('SELECT 1', repeat('x', 1000000))$q$, '22023'),
+  ($q$SELECT * FROM architect.check_migration('SELECT 1', 'AccessExclusiveLock'';DROP TABLE x;--')$q$, '22023'),
+  ($q$SELECT * FROM architect.check_migration('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" TYPE bigint', 'ShareLock', -1)$q$, 'ok'),
+  -- runbook
+  ($q$SELECT architect.runbook(NULL)$q$, '22004'),
+  ($q$SELECT architect.runbook('')$q$, '22023'),
+  ($q$SELECT architect.runbook('not sql')$q$, '42601'),
+  ($q$SELECT architect.runbook(repeat('x', 1000000))$q$, '42601'),
+  ($q$SELECT architect.runbook('ALTER TABLE mig_nosuch ADD c int')$q$, '42P01'),
+  ($q$SELECT architect.runbook('SELECT 1', NULL)$q$, '22023'),
+  ($q$SELECT architect.runbook('SELECT 1', repeat('x', 1000000))$q$, '22023'),
+  ($q$SELECT architect.runbook('SELECT 1', 'json''; DROP TABLE x; --')$q$, '22023'),
+  ($q$SELECT architect.runbook('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" TYPE bigint')$q$, 'ok'),
+  ($q$SELECT architect.runbook('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" SET NOT NULL', 'json')$q$, 'ok'),
+  -- rehearse
+  ($q$SELECT * FROM architect.rehearse(NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.rehearse('')$q$, '22023'),
+  ($q$SELECT * FROM architect.rehearse('not sql')$q$, '42601'),
+  ($q$SELECT * FROM architect.rehearse(repeat('x', 1000000))$q$, '42601'),
+  ($q$SELECT * FROM architect.rehearse('ALTER TABLE mig_nosuch ADD c int')$q$, '42P01'),
+  ($q$SELECT * FROM architect.rehearse('SELECT 1', 'not sql')$q$, '42601'),
+  ($q$SELECT * FROM architect.rehearse('SELECT 1', repeat('x', 1000000))$q$, '42601'),
+  ($q$SELECT * FROM architect.rehearse('SELECT 1', NULL, NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.rehearse('SELECT 1', NULL, false, NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect.rehearse('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ADD "n; DROP TABLE x" int;'
+      || ' ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" RENAME COLUMN "b x" TO "b;y"')$q$, 'ok'),
+  -- run_with_lock_timeout
+  ($q$CALL architect.run_with_lock_timeout(NULL)$q$, '22004'),
+  ($q$CALL architect.run_with_lock_timeout('')$q$, 'ok'),
+  ($q$CALL architect.run_with_lock_timeout('not sql')$q$, '42601'),
+  ($q$CALL architect.run_with_lock_timeout(repeat('x', 1000000))$q$, '42601'),
+  ($q$CALL architect.run_with_lock_timeout('ALTER TABLE mig_nosuch ADD c int')$q$, '42P01'),
+  ($q$CALL architect.run_with_lock_timeout('SELECT 1', '0')$q$, '22023'),
+  ($q$CALL architect.run_with_lock_timeout('SELECT 1', '500ms', 0)$q$, '22023'),
+  ($q$CALL architect.run_with_lock_timeout('SELECT 1', search_path => NULL)$q$, '22004'),
+  ($q$CALL architect.run_with_lock_timeout('ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ADD "r; DROP TABLE x" int')$q$, 'ok'),
+  -- backfill
+  ($q$CALL architect.backfill(NULL, 'a = 1')$q$, '22004'),
+  ($q$CALL architect.backfill('mig_nosuch', 'a = 1')$q$, '42P01'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '')$q$, '42601'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', 'not sql')$q$, '42601'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', repeat('x', 1000000))$q$, '42601'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '"c ""1"";" = 1', repeat('x', 1000000))$q$, '42703'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '"c ""1"";" = 1; DROP TABLE x')$q$, '22023'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '"c ""1"";" = 1', 'true) OR (true')$q$, '42601'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', 'mig_nosuch = 1')$q$, '42703'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '"c ""1"";" = 1', 'true', 0)$q$, '22023'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x".x', 'id = 1')$q$, '55000'),
+  ($q$CALL architect.backfill('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"', '"c ""1"";" = "Id;" * 2', '"c ""1"";" IS NOT NULL')$q$, '2D000'),
+  -- catalog helpers: bogus oids and odd names
+  ($q$SELECT architect.catalog_description(NULL), architect.catalog_fingerprint(NULL),
+             architect.catalog_fingerprint(4294967295::oid::regclass),
+             architect.catalog_description('"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"')$q$, 'ok'),
+  -- internal helpers (callable by anybody): NULLs, bogus oids, odd names, 1 MB
+  ($q$SELECT count(*) FROM architect._stmts(NULL, NULL)$q$, 'ok'),
+  ($q$SELECT count(*) FROM architect._stmts(repeat('x', 1000000), 'public')$q$, '42601'),
+  ($q$SELECT count(*) FROM architect._ddl(NULL, NULL)$q$, 'ok'),
+  ($q$SELECT architect._lock_rank(NULL), architect._lock_rank(repeat('x', 1000000)), architect._rate(NULL),
+             architect._rate(repeat('x', 1000000)), architect._secs(NULL, NULL, NULL), architect._secs(1, 'x; y', 1),
+             architect._rewrite_secs(NULL, NULL), architect._rewrite_secs(0, 5)$q$, 'ok'),
+  ($q$SELECT architect._step(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+             architect._predicted_name(NULL, NULL, NULL), architect._predicted_name(repeat('x', 1000000), '"a;", b', 'key'),
+             architect._verify_column(NULL, NULL, NULL), architect._verify_constraint(NULL, NULL, NULL),
+             architect._inverse(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+             architect._inverse('add_column', 0, NULL, 'x', NULL, NULL, NULL, NULL, NULL),
+             architect._backfill_step(NULL, NULL, NULL, NULL, NULL, NULL)$q$, 'ok'),
+  ($q$SELECT * FROM architect._not_null_steps(NULL, NULL, NULL, NULL, NULL)$q$, '22004'),
+  ($q$SELECT architect._check_script(NULL, NULL, NULL)$q$, '22004'),
+  ($q$SELECT architect._check_script('SELECT 1', 'x', NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect._plan_migration(NULL, NULL, NULL, NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect._rehearse(NULL, NULL, NULL, NULL)$q$, '22004'),
+  ($q$SELECT * FROM architect._check_migration(NULL, NULL, NULL, NULL)$q$, '22004'),
+  ($q$SELECT architect._runbook(NULL, NULL, NULL)$q$, '22023'),
+  ($q$SELECT architect._resolve(NULL, NULL), architect._resolve('mig_nosuch', 'public'),
+             architect._resolve('"T ""q""; DROP TABLE x;--"', '"Mig; ""S"" x"')$q$, 'ok'),
+  ($q$SELECT architect._resolve('x; DROP TABLE y', 'public')$q$, '42602'),
+  ($q$SELECT architect._fingerprints(NULL, NULL), architect._filenodes(NULL, NULL),
+             architect._fingerprints(ARRAY[NULL, 'mig_nosuch'], 'public'),
+             architect._filenodes(ARRAY[NULL, 'mig_nosuch'], 'public')$q$, 'ok');
+SELECT is(ARRAY(SELECT format('%s: %s, want %s', left(q, 200), got, want)
+                  FROM (SELECT n, q, want, pg_temp.mig_try(q) AS got FROM mig_cases) c
+                 WHERE got IS DISTINCT FROM want ORDER BY n),
+          '{}'::text[],
+          'migrations: NULL, empty, not SQL, 1 MB, unknown tables, quotes and semicolons: each call ends as it should, no message over 400 characters');
+SELECT is((SELECT count(*) FROM pg_class WHERE relname = 'x' AND relnamespace = '"Mig; ""S"" x"'::regnamespace), 1::bigint,
+          'migrations: the odd names touched nothing else (the sentinel table x is still there)');
+SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
+            WHERE attrelid = '"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"'::regclass AND attnum > 0 AND NOT attisdropped),
+          ARRAY['Id;', 'c "1";', 'b x', 'r; DROP TABLE x'],
+          'migrations: rehearse rolled back; run_with_lock_timeout ran its statement, quoted as written');
+SELECT ok(architect.runbook('ALTER TABLE "T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" TYPE bigint', 'markdown', '"Mig; ""S"" x"')
+            LIKE '%"Mig; ""S"" x"."T ""q""; DROP TABLE x;--"%',
+          'migrations: the runbook names the odd table (resolved under the given search_path) quoted');
+CREATE TEMP TABLE mig_parse (bad text);
+DO $$
+DECLARE s record; bad text := '';
+BEGIN
+  -- every generated step, rollback and verify query of a plan about the
+  -- odd names parses (as what it is: one statement per piece of text)
+  FOR s IN SELECT * FROM architect.plan_migration(
+             'ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" SET NOT NULL;'
+             || ' ALTER TABLE "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ALTER COLUMN "c ""1"";" TYPE bigint;'
+             || ' CREATE INDEX ON "Mig; ""S"" x"."T ""q""; DROP TABLE x;--" ("b x")') LOOP
+    BEGIN
+      PERFORM * FROM architect.migration_statements(s.run_sql);
+      PERFORM * FROM architect.migration_statements(coalesce(nullif(s.rollback_sql, ''), 'SELECT 1'));
+      PERFORM * FROM architect.migration_statements(coalesce(s.verify_sql, 'SELECT 1'));
+    EXCEPTION WHEN OTHERS THEN
+      bad := bad || format('step %s: %s; ', s.step_no, SQLERRM);
+    END;
+  END LOOP;
+  INSERT INTO pg_temp.mig_parse VALUES (bad);
+END $$;
+SELECT is((SELECT bad FROM mig_parse), '', 'migrations: every step, rollback and verify query of a plan about the odd names parses');
 
 -- ---- generated DDL quotes every identifier ------------------------------------------
 CREATE SCHEMA "Odd; ""S"" x";

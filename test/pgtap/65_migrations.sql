@@ -17,12 +17,13 @@ SELECT ok(NOT bool_or(p.prosecdef), 'no migration function is SECURITY DEFINER')
    AND p.proname IN ('plan_migration', '_plan_migration', 'rehearse', '_rehearse', 'backfill',
                      'run_with_lock_timeout', 'runbook', '_runbook', 'check_migration', '_check_migration');
 SELECT ok(bool_and(EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=pg_catalog%')),
-          'the implementations pin search_path')
+          'the entry points and the implementations pin search_path')
   FROM pg_proc p WHERE p.pronamespace = 'architect'::regnamespace
-   AND p.proname IN ('_plan_migration', '_rehearse', '_runbook', '_check_migration', 'catalog_description',
+   AND p.proname IN ('plan_migration', 'rehearse', 'runbook', 'check_migration', 'run_with_lock_timeout',
+                     '_plan_migration', '_rehearse', '_runbook', '_check_migration', 'catalog_description',
                      '_check_script', '_inverse', '_stmts', '_ddl', '_fingerprints', '_filenodes', '_resolve');
-SELECT ok(bool_and(p.proconfig IS NULL), 'the procedures have no SET clause (they COMMIT) and qualify every name instead')
-  FROM pg_proc p WHERE p.pronamespace = 'architect'::regnamespace AND p.proname IN ('backfill', 'run_with_lock_timeout');
+SELECT ok(bool_and(p.proconfig IS NULL), 'backfill has no SET clause (it COMMITs) and qualifies every name instead')
+  FROM pg_proc p WHERE p.pronamespace = 'architect'::regnamespace AND p.proname = 'backfill';
 
 -- Bad input: clear errors with their SQLSTATE.
 SELECT throws_ok($$SELECT * FROM architect.plan_migration(NULL)$$, '22004', NULL, 'NULL script: 22004');
