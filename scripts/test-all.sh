@@ -8,7 +8,9 @@
 #
 # Suites: regress (pg_regress, make installcheck), pgtap (pg_prove over
 # test/pgtap), integration (prove over test/integration/*.t, each script
-# starts its own cluster).  Exit status is non-zero if any suite fails.
+# starts its own cluster).  Not run by default: core (PostgreSQL's own
+# regression suite with and without the library, test/core/run-core-regress.sh)
+# and sqlsmith (test/core/run-sqlsmith.sh); both start their own clusters.  Exit status is non-zero if any suite fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +50,18 @@ for suite in $run_suites; do
       echo "== integration (prove test/integration)"
       prove --ext .t test/integration; rc=$?
       record integration $rc
+      ;;
+    core)
+      # Not in the default list (several minutes): PostgreSQL's own suite with
+      # and without the library; see doc/development.md.
+      echo "== core (PostgreSQL's regression suite, test/core/run-core-regress.sh)"
+      test/core/run-core-regress.sh; rc=$?
+      record core $rc
+      ;;
+    sqlsmith)
+      echo "== sqlsmith (test/core/run-sqlsmith.sh)"
+      test/core/run-sqlsmith.sh; rc=$?
+      record sqlsmith $rc
       ;;
     *) echo "unknown suite $suite"; record "$suite" 1 ;;
   esac
