@@ -9,8 +9,11 @@
 # Suites: regress (pg_regress, make installcheck), pgtap (pg_prove over
 # test/pgtap), integration (prove over test/integration/*.t, each script
 # starts its own cluster); checks (static: scripts/long-functions.sh,
-# scripts/include-graph.sh, scripts/guc-reference.py --check; opt-in with
-# PGA_SUITES).  Exit status is non-zero if any suite fails.
+# scripts/include-graph.sh, scripts/guc-reference.py --check).  Not run by
+# default: core (PostgreSQL's own regression suite with and without the
+# library, test/core/run-core-regress.sh) and sqlsmith
+# (test/core/run-sqlsmith.sh); both start their own clusters.
+# Exit status is non-zero if any suite fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +62,18 @@ for suite in $run_suites; do
         && scripts/long-functions.sh && scripts/include-graph.sh \
         && scripts/guc-reference.py --check doc/configuration.md; rc=$?
       record checks $rc
+      ;;
+    core)
+      # Not in the default list (several minutes): PostgreSQL's own suite with
+      # and without the library; see doc/development.md.
+      echo "== core (PostgreSQL's regression suite, test/core/run-core-regress.sh)"
+      test/core/run-core-regress.sh; rc=$?
+      record core $rc
+      ;;
+    sqlsmith)
+      echo "== sqlsmith (test/core/run-sqlsmith.sh)"
+      test/core/run-sqlsmith.sh; rc=$?
+      record sqlsmith $rc
       ;;
     *) echo "unknown suite $suite"; record "$suite" 1 ;;
   esac
