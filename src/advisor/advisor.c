@@ -202,6 +202,7 @@ typedef struct Advisor
 	int			nplans;
 	int			skipped;
 	bool		quiet;			/* skipped statements at DEBUG1, not NOTICE */
+	List	   *unvalidated;	/* CandSpec recommended without a plan */
 	char	   *first_skip;
 } Advisor;
 
@@ -746,12 +747,36 @@ prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 		{
 			CandSpec   *spec = (CandSpec *) lfirst(ls);
 
+			if (spec->unvalidated)
+				continue;		/* its operator class does not exist */
 			if (strlen(spec->sql) < sizeof(((SeenEntry *) 0)->key) &&
 				hash_search(adv->seen, spec->sql, HASH_FIND, NULL) == NULL)
 				spec->h = hypo_from_sql(spec->sql);
 		}
 	}
 	return plan;
+}
+
+/* remember an unvalidated recommendation once, with every statement's id */
+static void
+add_unvalidated(Advisor *adv, CandSpec *spec, int64 queryid)
+{
+	ListCell   *lc;
+	int64	   *qid = palloc(sizeof(int64));
+
+	*qid = queryid;
+	foreach(lc, adv->unvalidated)
+	{
+		CandSpec   *u = (CandSpec *) lfirst(lc);
+
+		if (strcmp(u->sql, spec->sql) == 0)
+		{
+			u->queryids = lappend(u->queryids, qid);
+			return;
+		}
+	}
+	spec->queryids = list_make1(qid);
+	adv->unvalidated = lappend(adv->unvalidated, spec);
 }
 
 /* analyse + probe one statement; on failure (lenient mode) skip it */
@@ -839,7 +864,10 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 		{
 			CandSpec   *spec = (CandSpec *) lfirst(ls);
 
-			cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
+			if (spec->unvalidated)
+				add_unvalidated(adv, spec, q->queryid);
+			else
+				cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
 		}
 	}
 
@@ -992,6 +1020,9 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 							 (Datum *) (row + sizeof(double)),
 							 (bool *) (row + sizeof(double) + sizeof(Datum) * 10));
 	}
+	foreach(lc, adv->unvalidated)
+		advisor_put_unvalidated(rsinfo, (CandSpec *) lfirst(lc),
+								((CandSpec *) lfirst(lc))->queryids);
 	if (adv->skipped > 0)
 		ereport(adv->quiet ? DEBUG1 : NOTICE,
 				(errmsg("skipped %d of %d statements that cannot be planned",
