@@ -169,6 +169,7 @@ typedef struct Cand
 	List	   *replaces;		/* chosen Cand * it absorbs */
 	bool		chosen;
 	bool		extended;		/* extension actions generated */
+	struct Cand *pair2;			/* BitmapOr: chosen together with this one */
 } Cand;
 
 struct AdvTable
@@ -400,6 +401,13 @@ evaluate(Advisor *adv, Cand *c)
 			config = lappend(config, ch);
 	}
 	config = lappend(config, c);
+	/* an OR needs both arms indexed: the pair is costed as one action */
+	if (c->pair2 && !c->pair2->chosen)
+	{
+		config = lappend(config, c->pair2);
+		c->dsize += c->pair2->h->size_bytes;
+		write += write_cost(c->pair2);
+	}
 
 	c->gain = 0;
 	foreach(lc, t->stmts)
@@ -455,6 +463,17 @@ cand_add_hypo(Advisor *adv, AdvTable *t, const char *sql, const char *origin,
 	e->cand = c;
 	t->cands = lappend(t->cands, c);
 	return c;
+}
+
+/* the candidate with this text, added as a single column if new */
+static Cand *
+cand_find_or_add(Advisor *adv, AdvTable *t, const char *sql)
+{
+	SeenEntry  *e = hash_search(adv->seen, sql, HASH_FIND, NULL);
+
+	if (e)
+		return e->cand;
+	return cand_add(adv, t, sql, "one arm of an OR: a BitmapOr combines it with the other arm's index");
 }
 
 /* Extend-style steps: each chosen btree index plus one more column. */
@@ -630,6 +649,11 @@ greedy(Advisor *adv)
 			}
 			best->chosen = true;
 			t->chosen = lappend(t->chosen, best);
+			if (best->pair2 && !best->pair2->chosen)
+			{
+				best->pair2->chosen = true;
+				t->chosen = lappend(t->chosen, best->pair2);
+			}
 			adv->used_bytes += best->dsize;
 			foreach(lc, t->stmts)
 			{
@@ -867,7 +891,12 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 			if (spec->unvalidated)
 				add_unvalidated(adv, spec, q->queryid);
 			else
-				cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
+			{
+				Cand	   *c = cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
+
+				if (c && spec->pair_sql)
+					c->pair2 = cand_find_or_add(adv, t, spec->pair_sql);
+			}
 		}
 	}
 

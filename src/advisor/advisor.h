@@ -53,6 +53,7 @@ typedef struct RelUse
 	List	   *exprs;			/* String: expressions compared to constants */
 	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */
 	List	   *gin;			/* CandSpec: gin candidates, some unvalidated */
+	List	   *orpairs;		/* int pairs (a, b): "a op c1 OR b op c2" */
 	List	   *specs;			/* CandSpec, filled by the advisor */
 } RelUse;
 
@@ -71,6 +72,7 @@ typedef struct CandSpec
 	bool		unvalidated;
 	char	   *keytext;		/* the key column as DDL text */
 	List	   *queryids;		/* unvalidated: int64 * of the statements */
+	char	   *pair_sql;		/* BitmapOr: the other arm's index, costed with this one */
 } CandSpec;
 
 /* advisor.c: GUCs */

@@ -181,6 +181,7 @@ append_unique_int(List *l, int v)
 
 static void classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 							RelUse *use, bool in_or);
+static void note_or_pair(Node *clause, Index relid, RelUse *use);
 static void classify_gin_op(Oid opno, Oid keytype, const char *keytext,
 							Node *other, RelUse *use);
 
@@ -436,6 +437,46 @@ classify_opexpr(PlannerInfo *root, OpExpr *op, RelUse *use, Index relid,
 		use->range = append_unique_int(use->range, attno);
 }
 
+/* the column of "col op constant" with a btree operator, else 0 */
+static AttrNumber
+btree_arm_column(Node *arm, Index relid)
+{
+	OpExpr	   *op;
+	AttrNumber	a;
+
+	if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2)
+		return 0;
+	op = (OpExpr *) arm;
+	if (op_strategy_any(op->opno) == 0)
+		return 0;
+	if ((a = var_of(linitial(op->args), relid)) != 0 && is_pseudo_const(lsecond(op->args)))
+		return a;
+	if ((a = var_of(lsecond(op->args), relid)) != 0 && is_pseudo_const(linitial(op->args)))
+		return a;
+	return 0;
+}
+
+/*
+ * "a op c1 OR b op c2" on two columns of the table: neither index alone
+ * avoids the full scan, both together do (BitmapOr), so the pair is
+ * remembered and becomes one candidate costed with both indexes.
+ */
+static void
+note_or_pair(Node *clause, Index relid, RelUse *use)
+{
+	List	   *arms = ((BoolExpr *) clause)->args;
+	AttrNumber	a;
+	AttrNumber	b;
+
+	if (list_length(arms) != 2)
+		return;
+	a = btree_arm_column(linitial(arms), relid);
+	b = btree_arm_column(lsecond(arms), relid);
+	if (a == 0 || b == 0 || a == b)
+		return;
+	use->orpairs = lappend(use->orpairs, list_make2_int(a, b));
+}
+
 /*
  * One qual of a base table, as the planner distributed it.  in_or: the
  * clause is an arm of an OR, so its constant is not a partial-index
@@ -451,6 +492,9 @@ classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 	if (is_orclause(clause))
 	{
 		ListCell   *la;
+
+		if (!in_or)
+			note_or_pair(clause, relid, use);
 
 		foreach(la, ((BoolExpr *) clause)->args)
 			classify_clause(root, rel, (Node *) lfirst(la), use, true);
@@ -1188,7 +1232,26 @@ advisor_candidates(RelUse *use, List *existing)
 	emit_expression_candidates(&out, use);
 	/* 8 and 9. hash for a wide equality column, brin for a correlated range */
 	emit_other_am_candidates(&out, use, eq, range, existing);
-	/* 10. gin for operators of a gin operator class (some unvalidated) */
+	/* 10. BitmapOr: both arms of an OR indexed, costed together */
+	foreach(lc, use->orpairs)
+	{
+		List	   *pair = (List *) lfirst(lc);
+		CandSpec   *c;
+		List	   *ka = list_make1_int(linitial_int(pair));
+		List	   *kb = list_make1_int(lsecond_int(pair));
+
+		if (advisor_prefix_of_existing(ka, existing) || advisor_prefix_of_existing(kb, existing))
+			continue;
+		c = palloc0(sizeof(CandSpec));
+		c->relid = use->relid;
+		/* the comment keeps the pair apart from the single-column candidate */
+		c->sql = psprintf("%s /* BitmapOr pair */",
+						  advisor_index_sql(use->relid, "btree", ka, NIL, NIL, NULL));
+		c->pair_sql = advisor_index_sql(use->relid, "btree", kb, NIL, NIL, NULL);
+		c->origin = "BitmapOr: each arm of the OR gets an index, chosen together";
+		out = lappend(out, c);
+	}
+	/* 11. gin for operators of a gin operator class (some unvalidated) */
 	out = list_concat(out, use->gin);
 	return out;
 }

@@ -4,7 +4,7 @@
 -- index; an unanchored pattern without pg_trgm gets the CREATE EXTENSION;
 -- control statements get nothing.
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 SET LOCAL pg_architect.ddl_guard = off;
 DROP EXTENSION IF EXISTS pg_trgm;
 
@@ -82,7 +82,19 @@ SELECT ok((SELECT reason ~ 'correlation\| 1\.00\); \d+ kB against \d+ kB for a b
 SELECT ok((SELECT method = 'btree' FROM architect.advise_query($$SELECT count(*) FROM t57_events WHERE at BETWEEN '2024-02-01' AND '2024-02-03'$$)),
           'without a budget the planner''s cheaper btree wins (brin is the space-saving choice)');
 
--- 7. control statements: nothing to advise
+-- 7. an OR over two columns: both indexes, costed together (BitmapOr)
+CREATE TABLE t57_or (id int PRIMARY KEY, a int, b int, pad text);
+INSERT INTO t57_or SELECT g, g % 20000, (g * 7) % 20000, repeat('x', 40) FROM generate_series(1, 100000) g;
+ANALYZE t57_or;
+CREATE TEMP TABLE a57_or AS
+  SELECT * FROM architect.advise_query($$SELECT id FROM t57_or WHERE a = 17 OR b = 99$$);
+SELECT is((SELECT array_agg(columns[1] ORDER BY columns[1]) FROM a57_or), '{a,b}'::text[],
+          'a = c1 OR b = c2: an index on each arm, chosen together (neither helps alone)');
+SELECT matches((SELECT plan_after FROM architect.whatif($$SELECT id FROM t57_or WHERE a = 17 OR b = 99$$,
+                                                    ARRAY(SELECT regexp_replace(ddl, 'CONCURRENTLY IF NOT EXISTS \S+ ', '') FROM a57_or))),
+               'BitmapOr', 'the plan with both combines them with a BitmapOr');
+
+-- 8. control statements: nothing to advise
 SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY[
              $$SELECT id FROM t57_doc WHERE id = 5$$,                    -- primary key
              $$SELECT count(*) FROM t57_text$$,                           -- whole table
@@ -90,7 +102,7 @@ SELECT is((SELECT count(*) FROM architect.advise_workload(ARRAY[
              $$SELECT id FROM t57_doc WHERE doc IS NOT NULL$$])),         -- every row
           0::bigint, 'control statements get no advice');
 
--- 8. the size model against real builds (deterministic: the sample is seeded by the table)
+-- 9. the size model against real builds (deterministic: the sample is seeded by the table)
 CREATE INDEX t57_text_trgm ON t57_text USING gin (name gin_trgm_ops);
 CREATE INDEX t57_doc_gin ON t57_doc USING gin (doc);
 CREATE INDEX t57_doc_tags ON t57_doc USING gin (tags);
@@ -104,7 +116,7 @@ SELECT ok((SELECT est_size_bytes BETWEEN pg_relation_size('t57_doc_tags') / 2 AN
              FROM architect.hypothetical_index('CREATE INDEX ON t57_doc USING gin (tags)')),
           'hypothetical array gin size within a factor of 2 of the real index');
 
--- 9. the real index serves the statement the hypothetical one was validated on
+-- 10. the real index serves the statement the hypothetical one was validated on
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
 DECLARE r text; o text := '';
 BEGIN
@@ -116,7 +128,7 @@ SELECT matches(pg_temp.plan_of($$SELECT id FROM t57_text WHERE name ILIKE '%c4ca
 SELECT is((SELECT count(*) FROM architect.advise_query($$SELECT id FROM t57_text WHERE name ILIKE '%c4ca4%'$$)),
           0::bigint, 'once the trigram index exists, nothing more is advised for the statement');
 
--- 10. gist is refused with a clear error, not costed wrongly
+-- 11. gist is refused with a clear error, not costed wrongly
 SELECT throws_ok($$SELECT * FROM architect.hypothetical_index('CREATE INDEX ON t57_events USING gist (id)')$$,
                  '0A000', 'hypothetical indexes using "gist" are not supported', 'gist is refused with feature_not_supported');
 
