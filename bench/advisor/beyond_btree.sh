@@ -61,7 +61,7 @@ run() {
   q -c "SET pg_architect.ddl_guard = off" -c "$(echo "$ddl" | sed 's/CONCURRENTLY //')" >/dev/null
   q -c "ANALYZE" >/dev/null
   after=$(q -c "SELECT bench_ms(\$q\$$sql\$q\$, $RUNS)")
-  real=$(q -c "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = (SELECT relid FROM architect.hypothetical_index(\$d\$$hypo\$d\$)) AND NOT indisprimary")
+  real=$(q -c "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = (SELECT relation FROM architect.hypothetical_index(\$d\$$hypo\$d\$)) AND NOT indisprimary")
   printf '%s\n  advice:    %s\n' "$label" "$ddl"
   printf '  predicted: %sx (planner cost without / with the hypothetical index)\n' "${pred%% *}"
   printf '  measured:  %sx (median %s ms -> %s ms over %s runs)\n' \
