@@ -15,21 +15,24 @@
  * How.  Statistics do not say how many keys a value yields (a document's
  * jsonb keys and values, a string's trigrams, a tsvector's lexemes), so up
  * to HYPO_GIN_SAMPLE_ROWS rows are read from HYPO_GIN_CHUNKS block ranges
- * drawn at random, one in each 1/30 of the table, and each indexed value is passed to the
+ * drawn at random, one in each 1/30 of the table, and each indexed value
+ * is passed to the
  * opclass's extractValue support function (GIN_EXTRACTVALUE_PROC), exactly
  * what a build does.  From the sample: keys per row (k), the average key
  * size, and the distinct keys, scaled to the table with the Haas-Stokes
  * Duj1 estimator ANALYZE uses (n d / (n - f1 + f1 n / N) over key
  * occurrences).  The index is then
- *	 entry tuples:	 distinct keys x MAXALIGN(8 + key size) + 4-byte line pointer
- *	 posting items:	 rows x k heap TIDs, varbyte-compressed as
- *					 ginpostinglist.c does (TID as block << 11 | offset, the
- *					 delta between consecutive TIDs of a key in 7-bit groups),
- *					 the delta being the table's TID space over the key's rows
- *	 pages:			 entry pages and inline posting lists at 90 % fill, a
- *					 posting list over a third of a page in a posting tree
- *					 at 30 % fill (measured after CREATE INDEX, see
- *					 HYPO_GIN_TREE_FILL), plus 1 % inner pages, metapage, root.
+ *	 posting list:	 a key's rows as varbyte-compressed TID deltas, as
+ *					 ginpostinglist.c codes them; the bytes per delta follow
+ *					 from how often the next row with the key is on the same
+ *					 heap page (1 byte) or d pages on (2-5 bytes), see
+ *					 hypo_gin_tid_bytes
+ *	 entry tuples:	 MAXALIGN(8 + key size + posting list) + a line pointer,
+ *					 packed whole onto pages at 90 % fill, when the list fits
+ *					 in a tuple (a third of a page); else the list goes to a
+ *					 posting tree at 30 % fill (measured after CREATE INDEX,
+ *					 see HYPO_GIN_TREE_FILL)
+ *	 pages:			 their sum, plus 1 % inner pages, the metapage and root.
  * Keys a sampled row gives are weighted by how many rows of the table that
  * key's sample count stands for, so frequent keys (dense posting lists, one
  * byte per TID) and rare ones (three or four) are costed apart.
@@ -271,31 +274,53 @@ hypo_gin_sample(HypoIndex *h, BlockNumber heap_pages, GinSample *gs)
 	return true;
 }
 
-/* bytes of one varbyte-coded TID delta when a key has "postings" rows */
+/*
+ * Average bytes of one varbyte-coded TID delta in the posting list of a key
+ * that "postings" of the table's "rows" rows (on heap_pages pages) hold.
+ * A TID is coded as block << 11 | offset (ginpostinglist.c), 7 bits a byte:
+ * the next row of the key on the same heap page is a delta under 128 (1
+ * byte); d pages further on it is about d * 2048 (2 bytes for d < 8, 3 for
+ * d < 1024, 4 for d < 131072, else 5).  With the key on a fraction f of the
+ * rows and R rows a page, the next row is on the same page with
+ * probability 1 - (1 - f)^(R/2), and the page distance is geometric with
+ * P(a page holds the key) = 1 - (1 - f)^R.
+ */
 static double
-hypo_gin_tid_bytes(double postings, BlockNumber heap_pages)
+hypo_gin_tid_bytes(double postings, double rows, BlockNumber heap_pages)
 {
-	/* TIDs are coded as block << 11 | offset (ginpostinglist.c) */
-	double		space = Max((double) heap_pages, 1.0) * 2048.0;
-	double		gap = space / Max(postings, 1.0);
+	double		f = Min(1.0, postings / Max(rows, 1.0));
+	double		per_page = Max(1.0, rows / Max((double) heap_pages, 1.0));
+	double		same = 1 - pow(1 - f, per_page / 2);
+	double		hit = Max(1e-12, 1 - pow(1 - f, per_page));
+	double		lt8 = 1 - pow(1 - hit, 7);
+	double		lt1k = 1 - pow(1 - hit, 1023);
+	double		lt128k = 1 - pow(1 - hit, 131071);
 
-	return Min(6.0, Max(1.0, ceil(log2(Max(gap, 2.0)) / 7.0)));
+	return same + (1 - same) * (2 * lt8 + 3 * (lt1k - lt8) + 4 * (lt128k - lt1k) +
+								5 * (1 - lt128k));
 }
 
 /*
- * Page bytes that "keys" keys of "postings" rows each take for their
- * posting lists: in the entry tuple (entry pages, HYPO_GIN_FILL) when
- * short, else in a posting tree (HYPO_GIN_TREE_FILL), expressed in bytes
- * at HYPO_GIN_FILL so that the caller divides everything by one figure.
+ * Pages that "keys" keys of "postings" rows each take: the entry tuple
+ * holds the key and, when it fits (GinMaxItemSize, a third of a page), the
+ * compressed posting list, entry tuples packed whole onto pages filled to
+ * HYPO_GIN_FILL (two 2.7 kB tuples a page, not three); a longer list goes
+ * to a posting tree at HYPO_GIN_TREE_FILL.
  */
 static double
-hypo_gin_posting_bytes(double keys, double postings, BlockNumber heap_pages)
+hypo_gin_pages(double keys, double postings, double keysize, double rows,
+			   BlockNumber heap_pages)
 {
-	double		per_key = postings * hypo_gin_tid_bytes(postings, heap_pages);
+	double		full = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(GinPageOpaqueData));
+	double		list = postings * hypo_gin_tid_bytes(postings, rows, heap_pages);
+	double		tuple = MAXALIGN(sizeof(IndexTupleData) + keysize) + sizeof(ItemIdData);
+	double		tree = 0;
 
-	if (per_key > HYPO_GIN_INLINE_MAX)
-		per_key *= HYPO_GIN_FILL / HYPO_GIN_TREE_FILL;
-	return keys * per_key;
+	if (list > HYPO_GIN_INLINE_MAX)
+		tree = keys * ceil(list / (full * HYPO_GIN_TREE_FILL));
+	else
+		tuple = MAXALIGN(sizeof(IndexTupleData) + keysize + list) + sizeof(ItemIdData);
+	return tree + keys / Max(1.0, floor(full * HYPO_GIN_FILL / tuple));
 }
 
 void
@@ -308,11 +333,7 @@ hypo_gin_estimate_size(HypoIndex *h, BlockNumber heap_pages)
 	double		keysize;
 	double		postings;
 	double		distinct;
-	double		posting_bytes = 0;
-	double		entry_bytes;
-	double		usable = (BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(GinPageOpaqueData)))
-		* HYPO_GIN_FILL;
-	double		pages;
+	double		pages = 0;
 
 	memset(&gs, 0, sizeof(gs));
 	ctl.keysize = sizeof(uint32);
@@ -347,7 +368,7 @@ hypo_gin_estimate_size(HypoIndex *h, BlockNumber heap_pages)
 
 				frequent_keys++;
 				frequent_post += p;
-				posting_bytes += hypo_gin_posting_bytes(1, p, heap_pages);
+				pages += hypo_gin_pages(1, p, gs.keybytes / gs.keys, rows, heap_pages);
 			}
 		}
 		/* Duj1, as ANALYZE estimates n_distinct */
@@ -362,8 +383,8 @@ hypo_gin_estimate_size(HypoIndex *h, BlockNumber heap_pages)
 			double		rare_keys = distinct - frequent_keys;
 			double		rare_post = postings - frequent_post;
 
-			posting_bytes += hypo_gin_posting_bytes(rare_keys, rare_post / rare_keys,
-													heap_pages);
+			pages += hypo_gin_pages(rare_keys, rare_post / rare_keys, keysize, rows,
+									heap_pages);
 		}
 	}
 	else
@@ -377,19 +398,17 @@ hypo_gin_estimate_size(HypoIndex *h, BlockNumber heap_pages)
 		keysize = 8;
 		postings = rows * keys_per_row;
 		distinct = Min(postings, Max(rows / 10.0, 1.0));
-		posting_bytes = hypo_gin_posting_bytes(distinct, postings / distinct, heap_pages);
+		pages = hypo_gin_pages(distinct, postings / distinct, keysize, rows, heap_pages);
 	}
 
-	entry_bytes = distinct * (MAXALIGN(sizeof(IndexTupleData) + keysize) + sizeof(ItemIdData));
-	pages = ceil((entry_bytes + posting_bytes) / usable);
+	pages = ceil(pages);
 	pages += ceil(pages / 100.0);	/* inner pages of the entry and posting trees */
 	pages += 2;					/* metapage and root */
 	h->pages = (BlockNumber) Min(pages, (double) MaxBlockNumber);
 	h->size_bytes = (double) h->pages * BLCKSZ;
 	h->tree_height = -1;
 	ereport(DEBUG1,
-			(errmsg_internal("hypothetical gin: %.0f sampled rows, %.2f keys per row, %.1f bytes per key, %.0f distinct keys, %.2f bytes per posting, %u pages",
-							 gs.rows, keys_per_row, keysize, distinct,
-							 posting_bytes / Max(postings, 1.0), h->pages)));
+			(errmsg_internal("hypothetical gin: %.0f sampled rows, %.2f keys per row, %.1f bytes per key, %.0f distinct keys, %u pages",
+							 gs.rows, keys_per_row, keysize, distinct, h->pages)));
 	hash_destroy(gs.distinct);
 }
