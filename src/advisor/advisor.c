@@ -803,6 +803,22 @@ add_unvalidated(Advisor *adv, CandSpec *spec, int64 queryid)
 	adv->unvalidated = lappend(adv->unvalidated, spec);
 }
 
+/* a statement's candidate joins the pool (a pair with its partner) */
+static void
+add_spec(Advisor *adv, AdvTable *t, CandSpec *spec, int64 queryid)
+{
+	Cand	   *c;
+
+	if (spec->unvalidated)
+	{
+		add_unvalidated(adv, spec, queryid);
+		return;
+	}
+	c = cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
+	if (c && spec->pair_sql)
+		c->pair2 = cand_find_or_add(adv, t, spec->pair_sql);
+}
+
 /* analyse + probe one statement; on failure (lenient mode) skip it */
 static void
 add_statement(Advisor *adv, const char *text, int ordinal, double weight,
@@ -885,19 +901,7 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 		}
 
 		foreach(ls, use->specs)
-		{
-			CandSpec   *spec = (CandSpec *) lfirst(ls);
-
-			if (spec->unvalidated)
-				add_unvalidated(adv, spec, q->queryid);
-			else
-			{
-				Cand	   *c = cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
-
-				if (c && spec->pair_sql)
-					c->pair2 = cand_find_or_add(adv, t, spec->pair_sql);
-			}
-		}
+			add_spec(adv, t, (CandSpec *) lfirst(ls), q->queryid);
 	}
 
 	/* DML: rows written and the maintenance the planner leaves out */
