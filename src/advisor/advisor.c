@@ -179,6 +179,7 @@ typedef struct Cand
 	List	   *replaces;		/* chosen Cand * it absorbs */
 	bool		chosen;
 	bool		extended;		/* extension actions generated */
+	struct Cand *pair2;			/* BitmapOr: chosen together with this one */
 } Cand;
 
 struct AdvTable
@@ -214,6 +215,7 @@ typedef struct Advisor
 	int			skipped_foreign;	/* of which: would run another role's code */
 	int			skipped_dropped;	/* captured statements of dropped roles */
 	bool		quiet;			/* skipped statements at DEBUG1, not NOTICE */
+	List	   *unvalidated;	/* CandSpec recommended without a plan */
 	char	   *first_skip;
 } Advisor;
 
@@ -438,6 +440,13 @@ evaluate(Advisor *adv, Cand *c)
 			config = lappend(config, ch);
 	}
 	config = lappend(config, c);
+	/* an OR needs both arms indexed: the pair is costed as one action */
+	if (c->pair2 && !c->pair2->chosen)
+	{
+		config = lappend(config, c->pair2);
+		c->dsize += c->pair2->h->size_bytes;
+		write += write_cost(c->pair2);
+	}
 
 	c->gain = 0;
 	foreach(lc, t->stmts)
@@ -493,6 +502,17 @@ cand_add_hypo(Advisor *adv, AdvTable *t, const char *sql, const char *origin,
 	e->cand = c;
 	t->cands = lappend(t->cands, c);
 	return c;
+}
+
+/* the candidate with this text, added as a single column if new */
+static Cand *
+cand_find_or_add(Advisor *adv, AdvTable *t, const char *sql)
+{
+	SeenEntry  *e = hash_search(adv->seen, sql, HASH_FIND, NULL);
+
+	if (e)
+		return e->cand;
+	return cand_add(adv, t, sql, "one arm of an OR: a BitmapOr combines it with the other arm's index");
 }
 
 /* Extend-style steps: each chosen btree index plus one more column. */
@@ -670,6 +690,11 @@ greedy(Advisor *adv)
 			}
 			best->chosen = true;
 			t->chosen = lappend(t->chosen, best);
+			if (best->pair2 && !best->pair2->chosen)
+			{
+				best->pair2->chosen = true;
+				t->chosen = lappend(t->chosen, best->pair2);
+			}
 			adv->used_bytes += best->dsize;
 			foreach(lc, t->stmts)
 			{
@@ -792,6 +817,8 @@ prepare_statement(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 		{
 			CandSpec   *spec = (CandSpec *) lfirst(ls);
 
+			if (spec->unvalidated)
+				continue;		/* its operator class does not exist */
 			if (strlen(spec->sql) < sizeof(((SeenEntry *) 0)->key) &&
 				hash_search(adv->seen, spec->sql, HASH_FIND, NULL) == NULL)
 				spec->h = hypo_from_sql(spec->sql);
@@ -842,6 +869,44 @@ prepare_isolated(Advisor *adv, AdvStmt *q, const char *text, List **uses)
 	}
 	PG_END_TRY();
 	return plan;
+}
+
+/* remember an unvalidated recommendation once, with every statement's id */
+static void
+add_unvalidated(Advisor *adv, CandSpec *spec, int64 queryid)
+{
+	ListCell   *lc;
+	int64	   *qid = palloc(sizeof(int64));
+
+	*qid = queryid;
+	foreach(lc, adv->unvalidated)
+	{
+		CandSpec   *u = (CandSpec *) lfirst(lc);
+
+		if (strcmp(u->sql, spec->sql) == 0)
+		{
+			u->queryids = lappend(u->queryids, qid);
+			return;
+		}
+	}
+	spec->queryids = list_make1(qid);
+	adv->unvalidated = lappend(adv->unvalidated, spec);
+}
+
+/* a statement's candidate joins the pool (a pair with its partner) */
+static void
+add_spec(Advisor *adv, AdvTable *t, CandSpec *spec, int64 queryid)
+{
+	Cand	   *c;
+
+	if (spec->unvalidated)
+	{
+		add_unvalidated(adv, spec, queryid);
+		return;
+	}
+	c = cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
+	if (c && spec->pair_sql)
+		c->pair2 = cand_find_or_add(adv, t, spec->pair_sql);
 }
 
 /* analyse + probe one statement; on failure (lenient mode) skip it */
@@ -903,11 +968,7 @@ add_statement(Advisor *adv, const char *text, int ordinal, double weight,
 		}
 
 		foreach(ls, use->specs)
-		{
-			CandSpec   *spec = (CandSpec *) lfirst(ls);
-
-			cand_add_hypo(adv, t, spec->sql, spec->origin, spec->h);
-		}
+			add_spec(adv, t, (CandSpec *) lfirst(ls), q->queryid);
 	}
 
 	/* DML: rows written and the maintenance the planner leaves out */
@@ -1109,6 +1170,9 @@ advisor_emit(Advisor *adv, FunctionCallInfo fcinfo)
 							 (Datum *) (row + sizeof(double)),
 							 (bool *) (row + sizeof(double) + sizeof(Datum) * 10));
 	}
+	foreach(lc, adv->unvalidated)
+		advisor_put_unvalidated(rsinfo, (CandSpec *) lfirst(lc),
+								((CandSpec *) lfirst(lc))->queryids);
 	if (adv->skipped > 0)
 		ereport(adv->quiet ? DEBUG1 : NOTICE,
 				(errmsg("skipped %d of %d statements that cannot be planned",

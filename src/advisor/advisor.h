@@ -9,6 +9,7 @@
 #ifndef ADVISOR_H
 #define ADVISOR_H
 
+#include "nodes/execnodes.h"
 #include "whatif/whatif.h"
 
 /* a probe returning more than this fraction of the table is useless */
@@ -18,7 +19,9 @@
 /* avg width (bytes) above which a hash index is considered */
 #define ADVISOR_HASH_MIN_WIDTH		24
 /* rows below which brin is not considered */
-#define ADVISOR_BRIN_MIN_TUPLES		1000000
+#define ADVISOR_BRIN_MIN_TUPLES		100000
+/* |pg_stats.correlation| from which brin is considered */
+#define ADVISOR_BRIN_MIN_CORRELATION	0.9
 /* extension steps stop at this many key columns */
 #define ADVISOR_MAX_EXTEND_KEYS		4
 
@@ -49,6 +52,8 @@ typedef struct RelUse
 	List	   *consts;			/* ConstPred */
 	List	   *exprs;			/* String: expressions compared to constants */
 	Bitmapset  *needed;			/* attnos - FirstLowInvalidHeapAttributeNumber */
+	List	   *gin;			/* CandSpec: gin candidates, some unvalidated */
+	List	   *orpairs;		/* int pairs (a, b): "a op c1 OR b op c2" */
 	List	   *specs;			/* CandSpec, filled by the advisor */
 } RelUse;
 
@@ -59,6 +64,15 @@ typedef struct CandSpec
 	char	   *sql;			/* CREATE INDEX ON ... */
 	const char *origin;			/* why it was generated */
 	HypoIndex  *h;				/* built while the statement is prepared */
+	/*
+	 * Recommended without what-if validation: the operator class needs an
+	 * extension that is not installed (so no plan can use it).  sql is then
+	 * the CREATE EXTENSION and CREATE INDEX to run, and never planned.
+	 */
+	bool		unvalidated;
+	char	   *keytext;		/* the key column as DDL text */
+	List	   *queryids;		/* unvalidated: int64 * of the statements */
+	char	   *pair_sql;		/* BitmapOr: the other arm's index, costed with this one */
 } CandSpec;
 
 /* advisor.c: GUCs */
@@ -76,6 +90,8 @@ extern bool advisor_prefix_of_existing(List *keys, List *existing);
 extern char *advisor_index_sql(Oid relid, const char *method, List *keys,
 							   List *desc, List *include, const char *pred);
 extern double advisor_ndistinct(Oid relid, AttrNumber attno, double tuples);
+extern void advisor_put_unvalidated(ReturnSetInfo *rsinfo, CandSpec *spec,
+									List *queryids);
 
 /* advisor_identity.c: planning a captured statement as the role that ran it */
 typedef struct AsRole

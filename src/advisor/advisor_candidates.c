@@ -21,7 +21,13 @@
  * steps); a covering variant with INCLUDE when the query needs few other
  * columns; a partial index for a rare constant on a low-cardinality
  * column; hash for a wide equality column; brin for a range column that
- * follows the physical order.  Candidates whose keys are a prefix of an
+ * follows the physical order (with its size next to a btree's); gin for an
+ * operator only a gin operator class serves (jsonb @> and ?, arrays && and
+ * @>, tsvector @@ on a column or an expression such as to_tsvector(...),
+ * pg_trgm's LIKE/ILIKE/regex/% on text), one candidate per installed
+ * operator class that holds the operator, and, when no installed class
+ * serves an unanchored pattern match, an unvalidated pg_trgm recommendation
+ * with its CREATE EXTENSION.  Candidates whose keys are a prefix of an
  * existing valid index, or whose keys select more than 5 % of the table
  * per probe (boolean, status-like columns), are not produced.
  *
@@ -48,17 +54,22 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/value.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
+#include "parser/parse_coerce.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/relcache.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -170,6 +181,9 @@ append_unique_int(List *l, int v)
 
 static void classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 							RelUse *use, bool in_or);
+static void note_or_pair(Node *clause, Index relid, RelUse *use);
+static void classify_gin_op(Oid opno, Oid keytype, const char *keytext,
+							Node *other, RelUse *use);
 
 static void
 classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
@@ -219,6 +233,14 @@ classify_expression_op(PlannerInfo *root, Node *l, Node *r, Oid opno,
 		if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
 			use->exprs = list_append_unique(use->exprs,
 											makeString(deparse_on_rel(expr, relid, use->relid)));
+		else if (strategy == 0)
+		{
+			/* to_tsvector('english', body) @@ q: a gin expression index */
+			char	   *txt = deparse_on_rel(expr, relid, use->relid);
+
+			classify_gin_op(opno, exprType(strip_relabel(expr)),
+							psprintf("(%s)", txt), expr == l ? r : l, use);
+		}
 	}
 }
 
@@ -242,6 +264,126 @@ classify_pattern_op(Oid opno, Node *other, AttrNumber attno, RelUse *use)
 			(name[1] == '\0' && pat[0] == '^' && pat[1] != '\0'))
 			use->range = append_unique_int(use->range, attno);
 	}
+}
+
+
+/* Name of a relation as DDL text: schema-qualified, quoted. */
+static char *
+qualified_rel(Oid relid)
+{
+	return (char *) quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid));
+}
+
+/* add a gin CandSpec unless the same text is there already */
+static void
+add_gin_spec(RelUse *use, char *sql, const char *keytext, const char *origin,
+			 bool unvalidated)
+{
+	ListCell   *lc;
+	CandSpec   *c;
+
+	foreach(lc, use->gin)
+		if (strcmp(((CandSpec *) lfirst(lc))->sql, sql) == 0)
+			return;
+	c = palloc0(sizeof(CandSpec));
+	c->relid = use->relid;
+	c->sql = sql;
+	c->keytext = pstrdup(keytext);
+	c->origin = origin;
+	c->unvalidated = unvalidated;
+	use->gin = lappend(use->gin, c);
+}
+
+/* LIKE, ILIKE and the regular expression operators, by name */
+static bool
+is_pattern_opname(const char *name)
+{
+	return strcmp(name, "~~") == 0 || strcmp(name, "~~*") == 0 ||
+		strcmp(name, "~") == 0 || strcmp(name, "~*") == 0;
+}
+
+/* a Const text pattern that a btree can serve as a range (anchored, cased) */
+static bool
+is_anchored_pattern(const char *opname, Node *other)
+{
+	char	   *pat;
+
+	other = strip_relabel(other);
+	if (!IsA(other, Const) || ((Const *) other)->constisnull ||
+		((Const *) other)->consttype != TEXTOID)
+		return false;
+	pat = TextDatumGetCString(((Const *) other)->constvalue);
+	if (strcmp(opname, "~~") == 0)
+		return pat[0] != '\0' && pat[0] != '%' && pat[0] != '_';
+	if (strcmp(opname, "~") == 0)
+		return pat[0] == '^' && pat[1] != '\0';
+	return false;
+}
+
+/*
+ * key op constant where op is in no btree family: every installed GIN
+ * operator class whose family holds op and whose input type accepts the
+ * key's type yields a candidate (jsonb_ops and jsonb_path_ops for @>,
+ * array_ops for && and @>, tsvector_ops for @@, pg_trgm's gin_trgm_ops for
+ * LIKE, ILIKE, regular expressions and %).  keytext is the column or
+ * expression as DDL.  A pattern match no installed class serves gets the
+ * pg_trgm advice unvalidated: the operator class does not exist, so no plan
+ * can be made with it.
+ */
+static void
+classify_gin_op(Oid opno, Oid keytype, const char *keytext, Node *other,
+				RelUse *use)
+{
+	CatCList   *list;
+	int			i;
+	bool		served = false;
+	char	   *opname = get_opname(opno);
+
+	if (opname == NULL || !OidIsValid(keytype))
+		return;
+	/* an anchored LIKE / ~ is a btree range (classify_pattern_op) */
+	if (is_anchored_pattern(opname, other))
+		return;
+
+	list = SearchSysCacheList1(CLAAMNAMENSP, ObjectIdGetDatum(GIN_AM_OID));
+	for (i = 0; i < list->n_members; i++)
+	{
+		Form_pg_opclass opc = (Form_pg_opclass) GETSTRUCT(&list->members[i]->tuple);
+		char	   *sql;
+		bool		isdefault;
+
+		if (!op_in_opfamily(opno, opc->opcfamily) ||
+			!(IsBinaryCoercible(keytype, opc->opcintype) ||
+			  (opc->opcintype == ANYARRAYOID && type_is_array(keytype))))
+			continue;
+		isdefault = opc->opcdefault && GetDefaultOpClass(keytype, GIN_AM_OID) == opc->oid;
+		sql = psprintf("CREATE INDEX ON %s USING gin (%s%s%s)",
+					   qualified_rel(use->relid), keytext,
+					   isdefault ? "" : " ",
+					   isdefault ? "" : quote_qualified_identifier(get_namespace_name(opc->opcnamespace),
+																   NameStr(opc->opcname)));
+		add_gin_spec(use, sql, keytext,
+					 strcmp(NameStr(opc->opcname), "gin_trgm_ops") == 0
+					 ? "gin trigram (pg_trgm): the pattern is not anchored, a btree cannot serve it"
+					 : "gin: the operator is one of the operator class's, a btree cannot serve it",
+					 false);
+		served = true;
+	}
+	ReleaseSysCacheList(list);
+
+	if (!served && is_pattern_opname(opname) &&
+		(keytype == TEXTOID || keytype == VARCHAROID || keytype == BPCHAROID))
+		add_gin_spec(use,
+					 psprintf("CREATE EXTENSION IF NOT EXISTS pg_trgm; "
+							  "CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON %s USING gin (%s gin_trgm_ops)",
+							  quote_identifier(psprintf("%s_trgm_idx", get_rel_name(use->relid))),
+							  qualified_rel(use->relid), keytext),
+					 keytext,
+					 "not validated: the extension pg_trgm is not installed, so the trigram operator "
+					 "class this unanchored pattern match needs does not exist and no plan can use it; "
+					 "create the extension, then ask again to have the index validated and costed",
+					 true);
 }
 
 /*
@@ -276,9 +418,12 @@ classify_opexpr(PlannerInfo *root, OpExpr *op, RelUse *use, Index relid,
 	}
 
 	strategy = op_strategy_any(opno);
-	if (strategy == 0 && other == r)
+	if (strategy == 0)
 	{
-		classify_pattern_op(opno, other, attno, use);
+		classify_gin_op(opno, get_atttype(use->relid, attno),
+						quote_identifier(get_attname(use->relid, attno, false)), other, use);
+		if (other == r)
+			classify_pattern_op(opno, other, attno, use);
 		return;
 	}
 	if (strategy == BTEqualStrategyNumber)
@@ -290,6 +435,46 @@ classify_opexpr(PlannerInfo *root, OpExpr *op, RelUse *use, Index relid,
 	}
 	else if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
 		use->range = append_unique_int(use->range, attno);
+}
+
+/* the column of "col op constant" with a btree operator, else 0 */
+static AttrNumber
+btree_arm_column(Node *arm, Index relid)
+{
+	OpExpr	   *op;
+	AttrNumber	a;
+
+	if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2)
+		return 0;
+	op = (OpExpr *) arm;
+	if (op_strategy_any(op->opno) == 0)
+		return 0;
+	if ((a = var_of(linitial(op->args), relid)) != 0 && is_pseudo_const(lsecond(op->args)))
+		return a;
+	if ((a = var_of(lsecond(op->args), relid)) != 0 && is_pseudo_const(linitial(op->args)))
+		return a;
+	return 0;
+}
+
+/*
+ * "a op c1 OR b op c2" on two columns of the table: neither index alone
+ * avoids the full scan, both together do (BitmapOr), so the pair is
+ * remembered and becomes one candidate costed with both indexes.
+ */
+static void
+note_or_pair(Node *clause, Index relid, RelUse *use)
+{
+	List	   *arms = ((BoolExpr *) clause)->args;
+	AttrNumber	a;
+	AttrNumber	b;
+
+	if (list_length(arms) != 2)
+		return;
+	a = btree_arm_column(linitial(arms), relid);
+	b = btree_arm_column(lsecond(arms), relid);
+	if (a == 0 || b == 0 || a == b)
+		return;
+	use->orpairs = lappend(use->orpairs, list_make2_int(a, b));
 }
 
 /*
@@ -307,6 +492,9 @@ classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 	if (is_orclause(clause))
 	{
 		ListCell   *la;
+
+		if (!in_or)
+			note_or_pair(clause, relid, use);
 
 		foreach(la, ((BoolExpr *) clause)->args)
 			classify_clause(root, rel, (Node *) lfirst(la), use, true);
@@ -925,12 +1113,59 @@ emit_other_am_candidates(List **out, RelUse *use, List *eq, List *range,
 	foreach(lc, range)
 	{
 		AttrNumber	a = lfirst_int(lc);
+		double		corr;
 
-		if (use->tuples >= ADVISOR_BRIN_MIN_TUPLES &&
-			column_correlation(use->relid, a) >= 0.95)
+		if (use->tuples < ADVISOR_BRIN_MIN_TUPLES)
+			continue;
+		corr = column_correlation(use->relid, a);
+		if (corr >= ADVISOR_BRIN_MIN_CORRELATION)
+		{
+			/* its size next to the btree's on the same column */
+			HypoIndex  *bt = hypo_from_sql(advisor_index_sql(use->relid, "btree",
+															 list_make1_int(a), NIL, NIL, NULL));
+			HypoIndex  *br = hypo_from_sql(advisor_index_sql(use->relid, "brin",
+															 list_make1_int(a), NIL, NIL, NULL));
+
 			emit(out, use, list_make1_int(a), NIL, NIL, "brin", NULL,
-				 "brin: the range column follows the physical order", existing, true);
+				 psprintf("brin: the range column follows the physical order (|correlation| %.2f); "
+						  "%.0f kB against %.0f kB for a btree on the column",
+						  corr, br->size_bytes / 1024.0, bt->size_bytes / 1024.0),
+				 existing, true);
+		}
 	}
+}
+
+/*
+ * One row of advise_workload's result for an unvalidated recommendation:
+ * no size, no benefit (nothing could be planned), the DDL that creates the
+ * extension and the index, and the reason.
+ */
+void
+advisor_put_unvalidated(ReturnSetInfo *rsinfo, CandSpec *spec, List *queryids)
+{
+	Datum		values[10];
+	bool		nulls[10] = {false};
+	Datum	   *qids = palloc0(sizeof(Datum) * (list_length(queryids) + 1));
+	Datum		colname = CStringGetTextDatum(spec->keytext);
+	int			nq = 0;
+	ListCell   *lc;
+
+	foreach(lc, queryids)
+		qids[nq++] = Int64GetDatum(*(int64 *) lfirst(lc));
+	values[0] = ObjectIdGetDatum(spec->relid);
+	values[1] = PointerGetDatum(construct_array(&colname, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = CStringGetTextDatum("gin");
+	values[3] = CStringGetTextDatum(spec->sql);
+	values[4] = CStringGetTextDatum(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s",
+											 quote_qualified_identifier(get_namespace_name(get_rel_namespace(spec->relid)),
+																		psprintf("%s_trgm_idx", get_rel_name(spec->relid)))));
+	nulls[5] = true;
+	nulls[6] = true;
+	values[7] = PointerGetDatum(construct_array(qids, nq, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	nulls[8] = true;
+	values[9] = CStringGetTextDatum(spec->origin);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
@@ -997,5 +1232,26 @@ advisor_candidates(RelUse *use, List *existing)
 	emit_expression_candidates(&out, use);
 	/* 8 and 9. hash for a wide equality column, brin for a correlated range */
 	emit_other_am_candidates(&out, use, eq, range, existing);
+	/* 10. BitmapOr: both arms of an OR indexed, costed together */
+	foreach(lc, use->orpairs)
+	{
+		List	   *pair = (List *) lfirst(lc);
+		CandSpec   *c;
+		List	   *ka = list_make1_int(linitial_int(pair));
+		List	   *kb = list_make1_int(lsecond_int(pair));
+
+		if (advisor_prefix_of_existing(ka, existing) || advisor_prefix_of_existing(kb, existing))
+			continue;
+		c = palloc0(sizeof(CandSpec));
+		c->relid = use->relid;
+		/* the comment keeps the pair apart from the single-column candidate */
+		c->sql = psprintf("%s /* BitmapOr pair */",
+						  advisor_index_sql(use->relid, "btree", ka, NIL, NIL, NULL));
+		c->pair_sql = advisor_index_sql(use->relid, "btree", kb, NIL, NIL, NULL);
+		c->origin = "BitmapOr: each arm of the OR gets an index, chosen together";
+		out = lappend(out, c);
+	}
+	/* 11. gin for operators of a gin operator class (some unvalidated) */
+	out = list_concat(out, use->gin);
 	return out;
 }

@@ -28,15 +28,18 @@
  * opclass has "equal image" support and there is no INCLUDE) one posting
  * tuple per distinct key value (pg_statistic.stadistinct) plus 6 bytes per
  * row; hash buckets at 75 % fill, allocated as _hash_init does; brin one
- * summary tuple per 128 heap pages.  Tuples come from reltuples (or the
+ * summary tuple per 128 heap pages; gin from a sample run through the
+ * opclass's extractValue (hypo_gin.c, which explains the model).  Tuples come from reltuples (or the
  * relation size when never analysed), times the predicate's selectivity for
  * a partial index, which is estimated by planning "SELECT FROM t WHERE p".
  *
- * Supported: btree, hash and brin; plain and expression key columns (an
+ * Supported: btree, hash, brin and gin; plain and expression key columns (an
  * expression must be immutable; its width comes from its type), DESC,
  * NULLS FIRST/LAST, operator classes, INCLUDE, partial predicates,
- * fillfactor.  Not supported: other AMs (their cost estimators read the
- * index itself), expressions in INCLUDE, partitioned parents.
+ * fillfactor.  gincostestimate and brincostestimate read no index page when
+ * IndexOptInfo.hypothetical is set (they invent their internal statistics
+ * from pages), which is why those two are safe.  Not supported: gist and
+ * spgist (not yet sized), expressions in INCLUDE, partitioned parents.
  *
  * No locking beyond AccessShareLock on the table while defining.
  *
@@ -775,11 +778,12 @@ hypo_from_sql(const char *sql)
 	amname = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
 	h = (HypoIndex *) palloc0(sizeof(HypoIndex));
 	h->relam = get_am_oid(amname, false);
-	if (h->relam != BTREE_AM_OID && h->relam != HASH_AM_OID && h->relam != BRIN_AM_OID)
+	if (h->relam != BTREE_AM_OID && h->relam != HASH_AM_OID &&
+		h->relam != BRIN_AM_OID && h->relam != GIN_AM_OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("hypothetical indexes using \"%s\" are not supported", amname),
-				 errhint("Use btree, hash or brin.")));
+				 errhint("Use btree, hash, brin or gin.")));
 	am = GetIndexAmRoutineByAmId(h->relam, false);
 
 	h->relid = relid;
@@ -807,7 +811,10 @@ hypo_from_sql(const char *sql)
 		hypo_set_predicate(h, stmt, orig, heap_tuples, sql);
 
 	hypo_set_am_flags(h, am);
-	hypo_estimate_size(h, heap_pages, fillfactor);
+	if (h->relam == GIN_AM_OID)
+		hypo_gin_estimate_size(h, heap_pages);
+	else
+		hypo_estimate_size(h, heap_pages, fillfactor);
 
 	h->name = stmt->idxname ? pstrdup(stmt->idxname) : hypo_default_name(h);
 	return h;

@@ -28,7 +28,7 @@ typedef struct HypoIndex
 	Oid			oid;			/* fake OID, never in pg_class */
 	char	   *name;			/* index name shown by EXPLAIN */
 	Oid			relid;			/* the table */
-	Oid			relam;			/* btree, hash, brin */
+	Oid			relam;			/* btree, hash, brin, gin */
 	int			ncolumns;		/* key + INCLUDE columns */
 	int			nkeycolumns;
 	AttrNumber *indexkeys;		/* attnos, ncolumns entries; 0 = expression */
@@ -72,6 +72,9 @@ extern HypoIndex *hypo_from_sql(const char *sql);
 extern char *hypo_ddl(HypoIndex *hypo, bool concurrently);
 extern char *hypo_columns_text(HypoIndex *hypo, int col);
 extern int	hypo_fillfactor;
+
+/* hypo_gin.c */
+extern void hypo_gin_estimate_size(HypoIndex *hypo, BlockNumber heap_pages);
 
 /* whatif.c: one statement, analysed once, planned many times */
 typedef struct WhatifStmt

@@ -128,7 +128,7 @@ SELECT * FROM architect.whatif('SELECT * FROM orders WHERE $1 IS NULL', '{}');
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['DROP TABLE orders']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders (no_such_column)']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON no_such_table (a)']);
-SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders USING gin (note)']);
+SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders USING gist (note)']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders ((amount > random()))']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY['CREATE INDEX ON orders (id) INCLUDE ((amount + 1))']);
 SELECT * FROM architect.whatif('SELECT 1', ARRAY[NULL]);
