@@ -80,6 +80,7 @@
 #include "utils/relcache.h"
 #include "utils/resowner.h"
 
+#include "core/compat.h"
 #include "advisor/advisor.h"
 #include "core/pg_architect.h"
 
@@ -229,7 +230,7 @@ table_get(Advisor *adv, Oid relid, double tuples)
 		t->tuples = tuples = Max(rel->rd_rel->reltuples, 0);
 	ids = RelationGetIndexList(rel);
 	t->nindexes = list_length(ids);
-	t->indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
+	t->indexed = pga_index_attr_bitmap_all(rel);
 	relation_close(rel, AccessShareLock);
 
 	/* flushed counters plus this transaction's own, not yet flushed */

@@ -53,7 +53,7 @@
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
-#include "utils/queryjumble.h"
+#include "core/compat.h"
 #include "utils/timestamp.h"
 
 #include "capture/capture.h"
@@ -462,8 +462,7 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-					bool execute_once)
+capture_ExecutorRun(PGA_EXECUTOR_RUN_PARAMS)
 {
 	ClockReading before;
 	bool		timed = n_open_queries > 0 && clock_find(queryDesc) != NULL;
@@ -474,9 +473,9 @@ capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(PGA_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(PGA_EXECUTOR_RUN_ARGS);
 	}
 	PG_CATCH();
 	{
