@@ -41,14 +41,20 @@ jobs=${PGA_MAKE_JOBS:-2}
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "pg-install[$ver]: $*" >&2; }
 
-# apt can be busy with another installer on a shared machine: wait and retry.
+# apt can be busy with another installer on a shared machine: wait and
+# retry while its lock is held; any other failure (a 404, no network) is final.
 apt_retry() {
-  local i
+  local i err
+  err=$(mktemp)
   for i in $(seq 1 60); do
-    if $SUDO "$@"; then return 0; fi
-    log "apt busy or failed (attempt $i), retrying in 10 s"
+    if $SUDO "$@" 2>"$err"; then rm -f "$err"; return 0; fi
+    if ! grep -qi 'could not get lock\|unable to acquire\|lock-frontend\|is another process using it' "$err"; then
+      cat "$err" >&2; rm -f "$err"; return 1
+    fi
+    log "apt is busy (attempt $i), retrying in 10 s"
     sleep 10
   done
+  cat "$err" >&2; rm -f "$err"
   return 1
 }
 
@@ -92,7 +98,12 @@ fetch_upstream() {
   if [ "$how" = once ]; then
     (cd "$dl" && $SUDO apt-get source --download-only -qq "$pkg" >/dev/null 2>&1) || { rm -rf "$dl"; return 1; }
   else
-    (cd "$dl" && apt_retry apt-get source --download-only -qq "$pkg" >/dev/null)
+    (cd "$dl" && apt_retry apt-get source --download-only -qq "$pkg" >/dev/null) || {
+      rm -rf "$dl"
+      log "the source package $pkg is listed but could not be downloaded (see apt's message above);" \
+          "PostgreSQL $ver cannot be built on this machine"
+      exit 1
+    }
   fi
   orig=$(ls "$dl"/*.orig.tar.* | head -1)
   [ -n "$orig" ] || { log "no upstream tarball in source package $pkg"; exit 1; }
