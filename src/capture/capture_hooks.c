@@ -464,7 +464,8 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 capture_ExecutorRun(PGA_EXECUTOR_RUN_PARAMS)
 {
-	ClockReading before;
+	ClockReading before = {0};	/* read only when timed; GCC 12 cannot see
+									 * that through PG 18's headers */
 	bool		timed = n_open_queries > 0 && clock_find(queryDesc) != NULL;
 
 	if (timed)
@@ -492,7 +493,7 @@ capture_ExecutorRun(PGA_EXECUTOR_RUN_PARAMS)
 static void
 capture_ExecutorFinish(QueryDesc *queryDesc)
 {
-	ClockReading before;
+	ClockReading before = {0};	/* as in capture_ExecutorRun */
 	bool		timed;
 
 	/*
