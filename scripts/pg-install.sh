@@ -89,24 +89,33 @@ EOF
 }
 
 # Download a source package and unpack the upstream tarball into $2
-# ($3 = once: a single attempt, no waiting for a busy apt).
+# ($3 = once: a single attempt, no waiting for a busy apt).  apt checks each
+# file it downloads against the Sources index, so an upstream tarball that
+# arrived is good even if the Debian part of the package did not (the mirror
+# has been seen to lack some .dsc / .debian.tar files): only the upstream
+# tarball is used.  Tries the newest source first, then trixie's, bookworm's.
 fetch_upstream() {
-  local pkg=$1 dest=$2 how=${3:-retry} dl orig
+  local pkg=$1 dest=$2 how=${3:-retry} dl orig= try
   [ -f "$dest/.pga-unpacked" ] && return 0
   dl=$(mktemp -d)
   chmod 755 "$dl"			# apt's _apt user downloads into it
-  if [ "$how" = once ]; then
-    (cd "$dl" && $SUDO apt-get source --download-only -qq "$pkg" >/dev/null 2>&1) || { rm -rf "$dl"; return 1; }
-  else
-    (cd "$dl" && apt_retry apt-get source --download-only -qq "$pkg" >/dev/null) || {
-      rm -rf "$dl"
-      log "the source package $pkg is listed but could not be downloaded (see apt's message above);" \
-          "PostgreSQL $ver cannot be built on this machine"
-      exit 1
-    }
+  for try in "$pkg" "$pkg/trixie" "$pkg/bookworm"; do
+    if [ "$how" = once ]; then
+      (cd "$dl" && $SUDO apt-get source --download-only -qq "$try" >/dev/null 2>&1) || true
+    else
+      (cd "$dl" && apt_retry apt-get source --download-only -qq "$try" >/dev/null) || true
+    fi
+    orig=$(ls "$dl"/*.orig.tar.* 2>/dev/null | head -1)
+    [ -n "$orig" ] && break
+  done
+  if [ -z "$orig" ]; then
+    rm -rf "$dl"
+    [ "$how" = once ] && return 1
+    log "no upstream tarball of the source package $pkg could be downloaded (see apt's messages above);" \
+        "PostgreSQL $ver cannot be set up on this machine"
+    exit 1
   fi
-  orig=$(ls "$dl"/*.orig.tar.* | head -1)
-  [ -n "$orig" ] || { log "no upstream tarball in source package $pkg"; exit 1; }
+  log "using $(basename "$orig")"
   $SUDO rm -rf "$dest"; $SUDO mkdir -p "$dest"
   $SUDO tar -xf "$orig" -C "$dest" --strip-components=1
   $SUDO touch "$dest/.pga-unpacked"
