@@ -20,7 +20,7 @@ sharedir=$("$PG_CONFIG" --sharedir)
 
 if [ ! -x "$stage$bindir/postgres" ]; then
   rm -rf "$stage"
-  mkdir -p "$stage$(dirname "$bindir")" "$stage$(dirname "$sharedir")"
+  mkdir -p "$stage$(dirname "$bindir")" "$stage$(dirname "$libdir")" "$stage$(dirname "$sharedir")"
   cp -a "$bindir" "$stage$bindir"
   [ -e "$stage$libdir" ] || cp -as "$libdir" "$stage$libdir"
   cp -as "$sharedir" "$stage$sharedir"

@@ -25,6 +25,7 @@
 #include "executor/executor.h"
 #include "nodes/bitmapset.h"
 #include "parser/parse_relation.h"
+#include "storage/bufpage.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -176,6 +177,22 @@ pga_rte_updated_cols(Query *q, RangeTblEntry *rte)
 #else
 #define pga_explain_one_plan(plan, es, text) \
 	ExplainOnePlan((plan), NULL, (es), (text), NULL, NULL, NULL, NULL)
+#endif
+
+/*
+ * Free space on a page as contrib pgstattuple counts it, so that an exact
+ * measurement equals pgstattuple / pgstatindex of the same server byte for
+ * byte.
+ *	 18: pgstattuple and pgstatindex count PageGetExactFreeSpace (before:
+ *		 PageGetHeapFreeSpace for heap pages, PageGetFreeSpace for btree
+ *		 leaves, which both leave room for one more line pointer).
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGA_HEAP_PAGE_FREE(page)	PageGetExactFreeSpace(page)
+#define PGA_BTREE_LEAF_FREE(page)	PageGetExactFreeSpace(page)
+#else
+#define PGA_HEAP_PAGE_FREE(page)	PageGetHeapFreeSpace(page)
+#define PGA_BTREE_LEAF_FREE(page)	PageGetFreeSpace(page)
 #endif
 
 /* get_ordering_op_properties with the strategy as a btree strategy number */
