@@ -77,7 +77,7 @@ mkdir -p "$work/up"; [ "$(id -u)" = 0 ] && chown postgres: "$work/up"
 run_as "$new_bindir/pg_upgrade" -b "$old_bindir" -B "$new_bindir" -d "$old_dir/data" -D "$new_dir/data" \
   -U postgres -s "$work/up" -p 50432 -P 50433 >"$work/pg_upgrade.log" 2>&1
 rc=$?
-[ $rc = 0 ] || { tail -30 "$work/pg_upgrade.log" | sed 's/^/# /'; find "$new_dir/data" -name '*.txt' -path '*pg_upgrade_output*' -exec sed 's/^/# /' {} \; 2>/dev/null | head -30; }
+[ $rc = 0 ] || { tail -30 "$work/pg_upgrade.log" | sed 's/^/# /'; find "$new_dir/data" -path '*pg_upgrade_output.d*' -name 'pg_upgrade_dump_*.log' -exec tail -15 {} \; 2>/dev/null | sed 's/^/# /' | head -60; }
 ok $rc "pg_upgrade from $OLD to $NEW succeeds with pg_architect installed and preloaded"
 
 # ---- the extension on 18 ----------------------------------------------------
