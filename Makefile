@@ -7,13 +7,17 @@
 # sql/parts/NN_<concern>.sql in name order, for the same reason.
 
 EXTENSION   = pg_architect
-EXTVERSION  = 0.1
+EXTVERSION  = 0.2
 
 MODULE_big  = pg_architect
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Upgrade scripts: sql/upgrade/FROM--TO.sql is the hand-written prelude
+# (table migrations, then dropping every member that holds no data) and
+# make appends every part to it, so an upgrade re-creates exactly what a
+# fresh install creates.  See sql/upgrade/0.1--0.2.sql.
+UPGRADES    = $(patsubst sql/upgrade/%.sql,sql/$(EXTENSION)--%.sql,$(wildcard sql/upgrade/*--$(EXTVERSION).sql))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPGRADES)
 # The CI check for migration files, installed into the server's bindir.
 SCRIPTS     = scripts/pga-migrate-check
 EXTRA_CLEAN = $(DATA_built) src/*/*.d test/results test/regression.diffs test/regression.out
@@ -37,6 +41,12 @@ SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	@{ echo '/* pg_architect $(EXTVERSION) install script, assembled from sql/parts by make. Do not edit. */'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION pg_architect" to load this file. \quit'; \
+	   for f in $(SQL_PARTS); do echo; echo "-- ==== $$f ===="; cat $$f; done; } > $@
+
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/%--$(EXTVERSION).sql $(SQL_PARTS)
+	@{ echo '/* pg_architect $*--$(EXTVERSION) upgrade script, assembled from $< and sql/parts by make. Do not edit. */'; \
+	   printf '%s\n' '\echo Use "ALTER EXTENSION pg_architect UPDATE" to load this file. \quit'; \
+	   echo; echo "-- ==== $< ===="; cat $<; \
 	   for f in $(SQL_PARTS); do echo; echo "-- ==== $$f ===="; cat $$f; done; } > $@
 
 .PHONY: test demo

@@ -12,10 +12,11 @@
 # `postgres` system user when this script runs as root (PostgreSQL refuses
 # to run as root).  `start` prints the directory on stdout, last line.
 # PGA_BINDIR selects the server binaries (scripts/stage.sh sets it to a
-# private staged install).  Every other script sources `eval "$(scripts/cluster.sh env DIR)"`.
+# private staged install); PGA_INITDB_OPTS adds initdb options (pg_upgrade
+# needs --no-data-checksums on 18 to match a 15 cluster).  Every other script sources `eval "$(scripts/cluster.sh env DIR)"`.
 set -euo pipefail
 
-PG_CONFIG=${PG_CONFIG:-pg_config}
+[ -n "${PGA_BINDIR:-}" ] || . "$(dirname "$0")/pg-select.sh"
 BINDIR=${PGA_BINDIR:-$("$PG_CONFIG" --bindir)}
 cmd=${1:-}
 shift || true
@@ -46,7 +47,8 @@ case "$cmd" in
     chmod 700 "$dir"
     port=$(port_for "$dir")
     if [ ! -f "$dir/data/PG_VERSION" ]; then
-      run_as_owner "$BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+      # shellcheck disable=SC2086  # PGA_INITDB_OPTS: extra initdb options, split on blanks
+      run_as_owner "$BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 ${PGA_INITDB_OPTS:-} >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
       {
         echo "listen_addresses = ''"

@@ -2,11 +2,13 @@
 # The demo: install what is missing, build, install into the server, start a
 # throwaway cluster with pg_architect preloaded, run a small workload and
 # print what pg_architect saw.  Leaves nothing running.
+#
+#   PG_MAJOR=18 scripts/demo.sh    # against PostgreSQL 18 (default 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PGA_EXTRA_PACKAGES="postgresql-contrib-15" scripts/ensure-deps.sh
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-export PATH=$("$PG_CONFIG" --bindir):$PATH
+scripts/ensure-deps.sh
+. scripts/pg-select.sh
+pga_clean_if_other_server
 make -s PG_CONFIG="$PG_CONFIG"
 make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 CLUSTER=$(scripts/cluster.sh start)

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what building and testing pg_architect needs, from Debian's archive,
 # only when something is missing.  Needs root (or sudo) on Debian 12.
+# The server itself: Debian's packages for 15 (the default) here; another
+# PG_MAJOR is made available by scripts/pg-install.sh (via pg-select.sh).
 set -euo pipefail
 
-PG_MAJOR=${PG_MAJOR:-15}
 need=()
-[ -x /usr/lib/postgresql/$PG_MAJOR/bin/postgres ]                 || need+=(postgresql-$PG_MAJOR)
-[ -f /usr/include/postgresql/$PG_MAJOR/server/postgres.h ]         || need+=(postgresql-server-dev-$PG_MAJOR)
-[ -f /usr/share/postgresql/$PG_MAJOR/extension/pgtap.control ]     || need+=(postgresql-$PG_MAJOR-pgtap)
+if [ "${PG_MAJOR:-15}" = 15 ] && [ -z "${PG_CONFIG:-}" ]; then
+  [ -x /usr/lib/postgresql/15/bin/postgres ]                       || need+=(postgresql-15)
+  [ -f /usr/include/postgresql/15/server/postgres.h ]               || need+=(postgresql-server-dev-15)
+  [ -f /usr/share/postgresql/15/extension/pgtap.control ]           || need+=(postgresql-15-pgtap)
+fi
 command -v pg_prove >/dev/null                                     || need+=(libtap-parser-sourcehandler-pgtap-perl)
 command -v prove >/dev/null                                        || need+=(perl)
 command -v gcc >/dev/null && command -v make >/dev/null            || need+=(build-essential)

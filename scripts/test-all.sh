@@ -5,6 +5,9 @@
 #
 #   scripts/test-all.sh                               # everything
 #   PGA_SUITES="regress pgtap" scripts/test-all.sh    # a subset
+#   PG_MAJOR=18 scripts/test-all.sh                   # against PostgreSQL 18
+#                                                     # (15 default; 17, 18 built
+#                                                     # once by scripts/pg-install.sh)
 #
 # Suites: regress (pg_regress, make installcheck), pgtap (pg_prove over
 # test/pgtap), integration (prove over test/integration/*.t, each script
@@ -18,8 +21,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-deps.sh || exit 1
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-export PATH=$("$PG_CONFIG" --bindir):$PATH
+. scripts/pg-select.sh
+echo "== PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) ($PG_CONFIG)"
 
 # The system's PostgreSQL is left alone and parallel checkouts do not clash:
 # see scripts/stage.sh.

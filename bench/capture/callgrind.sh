@@ -14,6 +14,12 @@
 #   CG_CONFIGS="a c" bench/capture/callgrind.sh
 #   CG_KEEP=1 bench/capture/callgrind.sh      # keep the callgrind outputs for
 #                                              # callgrind_annotate
+#   PG_MAJOR=18 bench/capture/callgrind.sh    # against another major version
+#                                              # (15 default; 17 and 18 are built by
+#                                              # scripts/pg-install.sh with -O2 -g,
+#                                              # 15 is Debian's -O2 build: compare
+#                                              # ratios within a version, not
+#                                              # instruction counts across versions)
 #
 # Method.  The stripped Debian binary has no symbol for exec_simple_query
 # (it is static), so --toggle-collect cannot isolate the per-query path.
@@ -183,7 +189,7 @@ done
 
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.4f (%+.2f %%)", x / y, (x / y - 1) * 100 }'; }
 echo
-echo "Instructions per point query (callgrind, single-user backend, pgbench scale $SCALE, N = $N, startup subtracted)"
+echo "Instructions per point query (callgrind, single-user backend, $("$PGA_BINDIR/postgres" --version), pgbench scale $SCALE, N = $N, startup subtracted)"
 echo "  backend = the query's own path (what the client waits for); + collector = the collector's aggregation of"
 echo "  that query's event (another process on a server; pg_stat_statements does all of its work in the backend)"
 printf '%-4s %-46s %11s  %-18s %-18s %9s  %-18s %-18s\n' "" "configuration" "backend" "vs (a) query id" "vs (b) pgss" \

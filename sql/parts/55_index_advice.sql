@@ -138,7 +138,7 @@ GRANT SELECT ON architect.index_advice TO pg_monitor;
 -- whether it was built, whether it is used, and how the p95 of the
 -- statements it was meant to improve moved (when capture is available).
 
-CREATE TABLE architect.advice_log (
+CREATE TABLE IF NOT EXISTS architect.advice_log (
     advice_id bigserial PRIMARY KEY,
     issued_at timestamptz NOT NULL DEFAULT now(),
     relation regclass NOT NULL,

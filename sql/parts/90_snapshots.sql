@@ -23,7 +23,7 @@
 -- to PUBLIC.  snapshot() and drop_snapshot() change state and are revoked
 -- from PUBLIC.  All run with the caller's privileges.
 
-CREATE TABLE architect.snapshots (
+CREATE TABLE IF NOT EXISTS architect.snapshots (
     label             text PRIMARY KEY CHECK (label <> ''),
     taken_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     taken_by          name NOT NULL DEFAULT current_user,
@@ -33,7 +33,7 @@ CREATE TABLE architect.snapshots (
     findings          int NOT NULL DEFAULT 0
 );
 
-CREATE TABLE architect.snapshot_statements (
+CREATE TABLE IF NOT EXISTS architect.snapshot_statements (
     label             text NOT NULL REFERENCES architect.snapshots ON DELETE CASCADE,
     userid            oid,
     dbid              oid,
@@ -56,9 +56,9 @@ CREATE TABLE architect.snapshot_statements (
     wal_bytes         numeric,
     plans             bigint
 );
-CREATE INDEX ON architect.snapshot_statements (label, queryid);
+CREATE INDEX IF NOT EXISTS snapshot_statements_label_queryid_idx ON architect.snapshot_statements (label, queryid);
 
-CREATE TABLE architect.snapshot_plans (
+CREATE TABLE IF NOT EXISTS architect.snapshot_plans (
     label             text NOT NULL REFERENCES architect.snapshots ON DELETE CASCADE,
     queryid           bigint,
     planid            bigint,
@@ -67,9 +67,9 @@ CREATE TABLE architect.snapshot_plans (
     p95_ms            double precision,
     plan              text
 );
-CREATE INDEX ON architect.snapshot_plans (label, queryid);
+CREATE INDEX IF NOT EXISTS snapshot_plans_label_queryid_idx ON architect.snapshot_plans (label, queryid);
 
-CREATE TABLE architect.snapshot_findings (
+CREATE TABLE IF NOT EXISTS architect.snapshot_findings (
     label             text NOT NULL REFERENCES architect.snapshots ON DELETE CASCADE,
     finding_id        text NOT NULL,
     rank              int,

@@ -91,6 +91,7 @@
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
+#include "core/compat.h"
 #include "advisor/advisor.h"
 #include "capture/capture.h"
 #include "core/pg_architect.h"
@@ -250,7 +251,7 @@ table_get(Advisor *adv, Oid relid, double tuples)
 		t->tuples = tuples = Max(rel->rd_rel->reltuples, 0);
 	ids = RelationGetIndexList(rel);
 	t->nindexes = list_length(ids);
-	t->indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
+	t->indexed = pga_index_attr_bitmap_all(rel);
 	relation_close(rel, AccessShareLock);
 
 	/* flushed counters plus this transaction's own, not yet flushed */

@@ -76,6 +76,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
+#include "core/compat.h"
 #include "advisor/advisor.h"
 
 /* pg_class.relam and relnatts of a relation */
@@ -138,11 +139,11 @@ is_pseudo_const(Node *n)
 static int
 op_strategy_any(Oid opno)
 {
-	List	   *interp = get_op_btree_interpretation(opno);
+	List	   *interp = pga_get_op_interpretation(opno);
 	int			strategy = 0;
 
 	if (interp != NIL)
-		strategy = ((OpBtreeInterpretation *) linitial(interp))->strategy;
+		strategy = PGA_INTERP_STRATEGY((PgaOpInterpretation *) linitial(interp));
 	list_free_deep(interp);
 	return strategy;
 }
@@ -642,7 +643,7 @@ advisor_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 				break;
 			}
 			keys = lappend_int(keys, found);
-			desc = lappend_int(desc, (pk->pk_strategy == BTGreaterStrategyNumber ? ADVISOR_DESC : 0) |
+			desc = lappend_int(desc, (PGA_PATHKEY_STRATEGY(pk) == BTGreaterStrategyNumber ? ADVISOR_DESC : 0) |
 							   (pk->pk_nulls_first ? ADVISOR_NULLS_FIRST : 0));
 		}
 		if (all)

@@ -67,6 +67,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "core/compat.h"
 #include "bloat/bloat.h"
 #include "core/pg_architect.h"
 
@@ -187,10 +188,10 @@ row_counts(Relation rel, Estimate *e, double *live, double *dead,
 	*live = *dead = *changed = 0;
 	if (tab != NULL)
 	{
-		*live = Max(tab->n_live_tuples, 0);
-		*dead = Max(tab->n_dead_tuples, 0);
-		*changed = Max(tab->changes_since_analyze, 0);
-		if (tab->analyze_timestamp == 0 && tab->autovac_analyze_timestamp == 0 &&
+		*live = Max(PGA_TAB_LIVE_TUPLES(tab), 0);
+		*dead = Max(PGA_TAB_DEAD_TUPLES(tab), 0);
+		*changed = Max(PGA_TAB_MOD_SINCE_ANALYZE(tab), 0);
+		if (PGA_TAB_LAST_ANALYZE(tab) == 0 && PGA_TAB_LAST_AUTOANALYZE(tab) == 0 &&
 			reltuples < 0)
 			lower_confidence(e, 0.3, "never analysed");
 	}

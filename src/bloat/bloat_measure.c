@@ -68,6 +68,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "core/compat.h"
 #include "bloat/bloat.h"
 #include "core/pg_architect.h"
 
@@ -329,7 +330,7 @@ heap_page(Relation rel, BlockNumber blk, BufferAccessStrategy strategy,
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 
-	*free = PageGetHeapFreeSpace(page);
+	*free = PGA_HEAP_PAGE_FREE(page);
 	if (!PageIsNew(page))
 	{
 		maxoff = PageGetMaxOffsetNumber(page);
@@ -601,7 +602,7 @@ btree_page(Relation rel, BlockNumber blk, BufferAccessStrategy strategy,
 		/* pgstatindex's leaf accounting */
 		double		avail = BLCKSZ - (BLCKSZ - ((PageHeader) page)->pd_special +
 									  SizeOfPageHeaderData);
-		double		used = avail - PageGetFreeSpace(page);
+		double		used = avail - PGA_BTREE_LEAF_FREE(page);
 		OffsetNumber off,
 					maxoff = PageGetMaxOffsetNumber(page);
 

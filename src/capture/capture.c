@@ -22,7 +22,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
+#include "core/compat.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 

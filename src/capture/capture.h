@@ -158,17 +158,17 @@ typedef struct ScanEvent
 	ScanPredicate preds[SCAN_MAX_PREDS];
 } ScanEvent;
 
-typedef struct ScanKey
+typedef struct ScanStatKey		/* not access/skey.h's ScanKey, which 18 headers pull in */
 {
 	Oid			dbid;
 	Oid			relid;
 	uint64		queryid;
 	uint64		shape;			/* hash of everything in the event but counts */
-} ScanKey;
+} ScanStatKey;
 
 typedef struct ScanEntry
 {
-	ScanKey		key;			/* hash key, must be first */
+	ScanStatKey		key;			/* hash key, must be first */
 	ScanEvent	sample;			/* the shape (counts in it are unused) */
 	int64		executions;
 	double		loops;

@@ -53,7 +53,7 @@
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
-#include "utils/queryjumble.h"
+#include "core/compat.h"
 #include "utils/timestamp.h"
 
 #include "capture/capture.h"
@@ -498,10 +498,10 @@ capture_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-					bool execute_once)
+capture_ExecutorRun(PGA_EXECUTOR_RUN_PARAMS)
 {
-	ClockReading before;
+	ClockReading before = {0};	/* read only when timed; GCC 12 cannot see
+									 * that through PG 18's headers */
 	bool		timed = n_open_queries > 0 && clock_find(queryDesc) != NULL;
 
 	if (timed)
@@ -510,9 +510,9 @@ capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(PGA_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(PGA_EXECUTOR_RUN_ARGS);
 	}
 	PG_CATCH();
 	{
@@ -529,7 +529,7 @@ capture_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 static void
 capture_ExecutorFinish(QueryDesc *queryDesc)
 {
-	ClockReading before;
+	ClockReading before = {0};	/* as in capture_ExecutorRun */
 	bool		timed;
 
 	/*

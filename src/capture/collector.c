@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "capture/capture.h"
 #include "core/pg_architect.h"
 
@@ -130,7 +131,7 @@ architect_collector_main(Datum arg)
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_architect collector",
 									 ALLOCSET_DEFAULT_SIZES);
-	pg_atomic_write_u32(&capture_shared->collector_pid, MyProc->pgprocno + 1);
+	pg_atomic_write_u32(&capture_shared->collector_pid, PGA_MY_PROC_INDEX() + 1);
 
 	for (;;)
 	{

@@ -30,6 +30,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 
+#include "core/compat.h"
 #include "capture/capture.h"
 
 static inline uint64

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "core/compat.h"
 #include "capture/capture.h"
 #include "core/pg_architect.h"
 
@@ -117,9 +118,9 @@ classify(const ScanPredicate *p)
 			{
 				Oid			opfamily,
 							opcintype;
-				int16		strategy;
+				int			strategy;
 
-				if (get_ordering_op_properties(p->opno, &opfamily, &opcintype, &strategy))
+				if (pga_ordering_op_strategy(p->opno, &opfamily, &opcintype, &strategy))
 					return strategy == BTGreaterStrategyNumber ? "desc" : "asc";
 				return "asc";
 			}
@@ -129,14 +130,14 @@ classify(const ScanPredicate *p)
 	if (OidIsValid(p->funcid))
 		return "expression";
 
-	interp = get_op_btree_interpretation(opno);
+	interp = pga_get_op_interpretation(opno);
 	foreach(lc, interp)
 	{
-		OpBtreeInterpretation *bi = lfirst(lc);
+		PgaOpInterpretation *bi = lfirst(lc);
 
-		if (bi->strategy == BTEqualStrategyNumber)
+		if (PGA_INTERP_STRATEGY(bi) == BTEqualStrategyNumber)
 			return "equality";
-		if (bi->strategy != ROWCOMPARE_NE)
+		if (PGA_INTERP_STRATEGY(bi) != PGA_STRATEGY_NE)
 			range = true;
 	}
 	if (range)

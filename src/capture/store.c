@@ -111,7 +111,7 @@ store_shmem_startup(bool found)
 							   &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 
 	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(ScanKey);
+	info.keysize = sizeof(ScanStatKey);
 	info.entrysize = sizeof(ScanEntry);
 	scans_htab = ShmemInitHash("pg_architect scans",
 							   capture_max_scans, capture_max_scans,
@@ -476,7 +476,7 @@ scan_shape(const ScanEvent *ev)
 }
 
 static ScanEntry *
-scan_enter(const ScanKey *key, TimestampTz now)
+scan_enter(const ScanStatKey *key, TimestampTz now)
 {
 	ScanEntry  *e;
 	bool		found;
@@ -486,7 +486,7 @@ scan_enter(const ScanKey *key, TimestampTz now)
 	e = hash_search(scans_htab, key, HASH_ENTER_NULL, &found);
 	if (e && !found)
 	{
-		memset(((char *) e) + sizeof(ScanKey), 0, sizeof(ScanEntry) - sizeof(ScanKey));
+		memset(((char *) e) + sizeof(ScanStatKey), 0, sizeof(ScanEntry) - sizeof(ScanStatKey));
 		e->first_seen = now;
 		e->last_seen = now;
 	}
@@ -496,7 +496,7 @@ scan_enter(const ScanKey *key, TimestampTz now)
 void
 store_aggregate_scan(const ScanEvent *ev)
 {
-	ScanKey		key;
+	ScanStatKey		key;
 	ScanEntry  *e;
 
 	memset(&key, 0, sizeof(key));

@@ -65,6 +65,9 @@ architect_status(PG_FUNCTION_ARGS)
 	status_emit(&sink, "shared_memory_reserved_bytes",
 				architect_shmem_ready() ? (double) architect_shmem_total_size() : 0,
 				"bytes", "shared memory reserved at server start for all modules");
+	status_emit(&sink, "server_version_num", PG_VERSION_NUM, "version",
+				"PostgreSQL release the library was built for; every feature works alike on "
+				"15, 16 (compiled-for, untested), 17 and 18 (see doc/upgrades.md)");
 
 	for (i = 0; i < architect_module_count; i++)
 		if (architect_modules[i].status && architect_shmem_ready())

@@ -50,7 +50,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/queryjumble.h"
+#include "core/compat.h"
 
 #include "core/pg_architect.h"
 #include "whatif/whatif.h"
@@ -279,7 +279,7 @@ whatif_prepare(const char *text)
 
 		s->result_relid = rte->relid;
 		if (q->commandType == CMD_UPDATE)
-			s->updated_cols = bms_copy(rte->updatedCols);
+			s->updated_cols = bms_copy(pga_rte_updated_cols(q, rte));
 	}
 	return s;
 }
@@ -305,7 +305,7 @@ whatif_plan(WhatifStmt *s, List *hypos)
 
 	if (!s->perms_checked)
 	{
-		ExecCheckRTPerms(plan->rtable, true);
+		pga_check_plan_permissions(plan, true);
 		s->perms_checked = true;
 	}
 	return plan;
@@ -328,7 +328,7 @@ whatif_explain(WhatifStmt *s, PlannedStmt *plan, List *hypos)
 	PG_TRY();
 	{
 		ExplainBeginOutput(es);
-		ExplainOnePlan(copy, NULL, es, s->text, NULL, NULL, NULL, NULL);
+		pga_explain_one_plan(copy, es, s->text);
 		ExplainEndOutput(es);
 	}
 	PG_FINALLY();

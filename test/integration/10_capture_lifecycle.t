@@ -61,8 +61,10 @@ ok $([ "$after" -gt "$before" ] && echo 0 || echo 1) "drops are counted in archi
 rm -f /tmp/pga-pgbench-ring.$$
 
 # 5. More distinct statements than the table holds: evicted by the collector, counted.
+#    (Target lists of different lengths: 18 squashes IN lists of constants into
+#    one query id, so those would no longer be distinct statements.)
 q -c "SET pg_architect.sample_rate = 1; DO \$\$BEGIN FOR k IN 1..400 LOOP
-        EXECUTE format('SELECT 1 AS evict_probe FROM lc WHERE id IN (%s)', (SELECT string_agg(g::text, ',') FROM generate_series(1, k) g));
+        EXECUTE format('SELECT 1 AS evict_probe, %s FROM lc WHERE id = 1', (SELECT string_agg('v', ',') FROM generate_series(1, k) g));
       END LOOP; END\$\$"
 n=$(q -c "SELECT count(*) FROM architect.statements")
 ok $([ "$n" -le 100 ] && echo 0 || echo 1) "the statement table stays within pg_architect.max_statements ($n <= 100)"

@@ -2,8 +2,7 @@
 # run by `prove`; it starts its own throwaway cluster and destroys it on exit.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-export PATH=$("$PG_CONFIG" --bindir):$PATH
+. "$ROOT/scripts/pg-select.sh"
 _tap_n=0
 _tap_failed=0
 

@@ -12,6 +12,9 @@ SELECT metric, unit FROM architect.status
 SELECT value FROM architect.status WHERE metric = 'preloaded';
 SELECT value > 0 AS has_shared_memory FROM architect.status
  WHERE metric = 'shared_memory_reserved_bytes';
+-- The release the library was built for: the running server's major version.
+SELECT unit, value::int / 10000 = current_setting('server_version_num')::int / 10000 AS same_major
+  FROM architect.status WHERE metric = 'server_version_num';
 SELECT architect.reset();
 
 -- Not relocatable: the schema is part of the contract.
