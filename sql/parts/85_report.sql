@@ -17,6 +17,7 @@
 CREATE FUNCTION architect._report_bloat_min_bytes()
 RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 1048576::bigint $$;
 
 -- The timestamp format of every report: to the second, with the zone.

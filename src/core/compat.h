@@ -213,4 +213,15 @@ pga_ordering_op_strategy(Oid opno, Oid *opfamily, Oid *opcintype, int *strategy)
 	return found;
 }
 
+/*
+ * UPDATE ... RETURNING in the raw parse tree.
+ *	 18: UpdateStmt.returningClause (a ReturningClause, NULL when absent);
+ *		 before: UpdateStmt.returningList (NIL when absent).
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGA_UPDATE_HAS_RETURNING(u)	((u)->returningClause != NULL)
+#else
+#define PGA_UPDATE_HAS_RETURNING(u)	((u)->returningList != NIL)
+#endif
+
 #endif							/* PGA_COMPAT_H */

@@ -37,6 +37,7 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 
+#include "core/compat.h"
 #include "core/pg_architect.h"
 
 PG_FUNCTION_INFO_V1(architect_migration_statements);
@@ -590,7 +591,7 @@ architect_validate_fragment(PG_FUNCTION_ARGS)
 		UpdateStmt *u = (UpdateStmt *) linitial_node(RawStmt, raw)->stmt;
 
 		ok = IsA(u, UpdateStmt) && u->whereClause == NULL && u->fromClause == NIL &&
-			u->returningList == NIL && u->withClause == NULL && u->targetList != NIL;
+			!PGA_UPDATE_HAS_RETURNING(u) && u->withClause == NULL && u->targetList != NIL;
 		if (!ok)
 			fragment_error(kind, "SET list");
 	}

@@ -39,7 +39,7 @@ SELECT throws_ok($$SELECT * FROM architect.whatif('SELECT * FROM hi_t', ARRAY['C
 SELECT throws_ok($$SELECT * FROM architect.hypothetical_index(NULL)$$, '22004', NULL, 'hypothetical_index: NULL');
 SELECT throws_ok($$SELECT * FROM architect.hypothetical_index('')$$, '22023', NULL, 'hypothetical_index: empty');
 SELECT throws_ok($$SELECT * FROM architect.hypothetical_index(repeat('y', 1000000))$$, '42601', NULL, 'hypothetical_index: 1 MB');
-SELECT throws_ok($$SELECT * FROM architect.hypothetical_index('CREATE INDEX ON hi_t USING gin (id)')$$, '0A000', NULL,
+SELECT throws_ok($$SELECT * FROM architect.hypothetical_index('CREATE INDEX ON hi_t USING gist (id)')$$, '0A000', NULL,
                  'hypothetical_index: an unsupported method');
 SELECT throws_ok($$SELECT * FROM architect.hypothetical_index('CREATE INDEX ON hi_gone (a)')$$, '42P01', NULL,
                  'hypothetical_index: a dropped table');

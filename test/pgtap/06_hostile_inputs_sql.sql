@@ -17,11 +17,11 @@ SET client_min_messages = warning;
 -- Every SQL / plpgsql function with arguments must appear here.
 CREATE TEMP TABLE covered (fn regprocedure);
 INSERT INTO covered VALUES
-  ('architect.report(text)'), ('architect.snapshot(text)'), ('architect.compare(text,text)'),
+  ('architect.report(text,boolean)'), ('architect.snapshot(text)'), ('architect.compare(text,text)'),
   ('architect.drop_snapshot(text)'), ('architect.workload_findings(interval)'),
   ('architect.advise_pg_stat_statements(integer)'),
   ('architect.record_advice(text[],double precision[],bigint[],text)'),
-  ('architect._optional_source(text)'), ('architect._svg_bars(text,text,jsonb,text[],text[],text)'),
+  ('architect._optional_source(text)'), ('architect._svg_bars(text,text,jsonb,text[],text[],text,boolean)'),
   ('architect._report_text(jsonb,boolean)'), ('architect._report_html(jsonb)'),
   ('architect._report_more(jsonb)'), ('architect._can_see(oid,"char")'),
   ('architect._concurrent_indexdef(oid)'), ('architect._xid_severity(bigint)'),
