@@ -116,7 +116,7 @@ INSERT INTO pga_calls VALUES
  (26, 'architect._html(text)', $$SELECT architect._html('<a href="x">&''</a>')$$),
  (27, 'architect._md(text)', $$SELECT architect._md('a | b \ c')$$),
  (28, 'architect._svg_bars(text,text,jsonb,text[],text[],text,boolean)', $$SELECT architect._svg_bars('c', 't', '[{"label": "a", "values": [1, 2.5]}]', ARRAY['x', 'y'], ARRAY['#000', '#111'], 'ms')$$),
- (29, 'architect._report_text(jsonb,boolean)', $$SELECT architect._report_text(architect._report_doc(), true)$$),
+ (29, 'architect._report_text(jsonb,boolean,boolean)', $$SELECT architect._report_text(architect._report_doc(), true, true)$$),
  (30, 'architect._report_html(jsonb)', $$SELECT architect._report_html(architect._report_doc())$$),
  (31, 'architect.report(text,boolean)', $$SELECT architect.report('text')$$),
  (32, 'architect.report(text,boolean)', $$SELECT architect.report('markdown')$$),
@@ -170,6 +170,15 @@ INSERT INTO pga_calls VALUES
  (73, 'architect._runbook(text,text,text)', $$SELECT architect._runbook('ALTER TABLE pga_hostile_t ALTER COLUMN w TYPE bigint', 'json', 'public, pg_catalog')$$),
  (74, 'architect.runbook(text,text,text)', $$SELECT architect.runbook('ALTER TABLE public.pga_hostile_t ALTER COLUMN v SET NOT NULL; ALTER TABLE public.pga_hostile_t ALTER COLUMN w TYPE bigint')$$),
  (75, 'architect.runbook(text,text,text)', $$SELECT architect.runbook('ALTER TABLE public.pga_hostile_t ADD COLUMN x int', 'json')$$),
+ -- the report's formatting helpers (issue 19) and the captured-workload advisor (issue 12)
+ (76, 'architect._ddl_key(text)', $$SELECT architect._ddl_key('CREATE INDEX CONCURRENTLY x ON public.pga_hostile_t (w)')$$),
+ (77, 'architect._impact(text,text,numeric)', $$SELECT * FROM architect._impact('architect.index_advice', 'missing_index', 12.5)$$),
+ (78, 'architect._ms(numeric)', $$SELECT architect._ms(1234.5678)$$),
+ (79, 'architect._num(numeric)', $$SELECT architect._num(3.14159265)$$),
+ (80, 'architect._own_relation(regclass)', $$SELECT architect._own_relation('public.pga_hostile_t'::regclass)$$),
+ (81, 'architect._report_header_lines(jsonb)', $$SELECT architect._report_header_lines(architect._report_doc())$$),
+ (82, 'architect._ts(timestamp with time zone)', $$SELECT architect._ts('2026-01-01 00:00:00+00')$$),
+ (83, 'architect.advise_captured(bigint[],double precision[],boolean,text[],boolean,text)', $$SELECT * FROM architect.advise_captured(ARRAY[0]::bigint[])$$),
  (999, 'architect.reset()', $$SELECT architect.reset()$$);
 -- backfill's job (call 55) is done already: it stops before its first COMMIT.
 INSERT INTO architect.backfill_progress (job, relid, relation, set_clause, where_clause, key_column, status)

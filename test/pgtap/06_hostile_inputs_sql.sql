@@ -11,7 +11,7 @@
 -- rollback_ddl they produce executes (CONCURRENTLY dropped: pgTAP runs in a
 -- transaction block) without touching anything else.
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 SET client_min_messages = warning;
 
 -- Every SQL / plpgsql function with arguments must appear here.
@@ -22,7 +22,7 @@ INSERT INTO covered VALUES
   ('architect.advise_pg_stat_statements(integer)'),
   ('architect.record_advice(text[],double precision[],bigint[],text)'),
   ('architect._optional_source(text)'), ('architect._svg_bars(text,text,jsonb,text[],text[],text,boolean)'),
-  ('architect._report_text(jsonb,boolean)'), ('architect._report_html(jsonb)'),
+  ('architect._report_text(jsonb,boolean,boolean)'), ('architect._report_html(jsonb)'),
   ('architect._report_more(jsonb)'), ('architect._can_see(oid,"char")'),
   ('architect._concurrent_indexdef(oid)'), ('architect._xid_severity(bigint)'),
   ('architect._severity_order(text)'), ('architect._effort_order(text)'),
@@ -46,7 +46,11 @@ INSERT INTO covered VALUES
   ('architect._check_script(text,text,text,boolean)'), ('architect._plan_migration(text,interval,integer,text)'),
   ('architect._rehearse(text,text,boolean,text)'), ('architect._resolve(text,text)'),
   ('architect._fingerprints(text[],text)'), ('architect._filenodes(text[],text)'),
-  ('architect._check_migration(text,text,bigint,text)'), ('architect._runbook(text,text,text)');
+  ('architect._check_migration(text,text,bigint,text)'), ('architect._runbook(text,text,text)'),
+  -- the report's formatting helpers (85_report.sql, 80_findings.sql)
+  ('architect._ddl_key(text)'), ('architect._impact(text,text,numeric)'), ('architect._ms(numeric)'),
+  ('architect._num(numeric)'), ('architect._own_relation(regclass)'),
+  ('architect._report_header_lines(jsonb)'), ('architect._ts(timestamp with time zone)');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                   FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
                   JOIN pg_language l ON l.oid = p.prolang
@@ -107,7 +111,7 @@ SELECT throws_ok($$SELECT * FROM architect._optional_source('x; DROP TABLE y')$$
 SELECT is((SELECT count(*) FROM architect._optional_source(NULL)), 0::bigint, '_optional_source(NULL): no rows');
 SELECT throws_ok($$SELECT architect._svg_bars('c', 't', '{}', ARRAY['x'], ARRAY['#000'], 'u')$$, '22023', NULL,
                  '_svg_bars(rows not an array): 22023');
-SELECT lives_ok($$SELECT architect._report_text(NULL, NULL), architect._report_html(NULL), architect._report_more(NULL),
+SELECT lives_ok($$SELECT architect._report_text(NULL, NULL, NULL), architect._report_html(NULL), architect._report_more(NULL),
                         architect._html(NULL), architect._md(NULL), architect._finding_id(NULL, NULL, NULL),
                         architect._severity_order(NULL), architect._effort_order(NULL), architect._xid_severity(NULL),
                         architect._pct_change(NULL, NULL), architect._concurrent_indexdef(NULL),
@@ -303,15 +307,17 @@ CREATE TABLE "Odd; ""S"" x"."Ser ""T""" ("Key;" smallint DEFAULT nextval('"Odd; 
 INSERT INTO "Odd; ""S"" x"."Child Tab"";DROP TABLE x;--" SELECT g % 10 + 1, g, g, g % 10 + 1 FROM generate_series(1, 100) g;
 ANALYZE "Odd; ""S"" x"."Ser ""T""";
 
+-- "unused" is a verdict on a statistics window (7 days by default): judge now.
+SET pg_architect.min_unused_window = 0;
 CREATE TEMP TABLE odd_ddl AS
-SELECT row_number() OVER (ORDER BY finding_id) AS n, "check", object, ddl, rollback_ddl
+SELECT row_number() OVER (ORDER BY finding_id) AS n, check_name, object, ddl, rollback_ddl
   FROM architect.findings
  WHERE object LIKE '"Odd; ""S"" x".%' AND ddl IS NOT NULL;
-SELECT ok((SELECT array_agg(DISTINCT "check") FROM odd_ddl) @>
+SELECT ok((SELECT array_agg(DISTINCT check_name) FROM odd_ddl) @>
           ARRAY['duplicate', 'redundant', 'unused', 'fk_without_index', 'fk_type_mismatch', 'fk_not_validated',
                 'autovacuum_disabled', 'unlogged_table', 'sequence_near_overflow', 'no_primary_key'],
           'the odd names produce index, foreign key, maintenance, unlogged, sequence and primary key findings with DDL');
-SELECT is((SELECT count(*) FROM architect.index_health WHERE "table" = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass),
+SELECT is((SELECT count(*) FROM architect.index_health WHERE table_name = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass),
           3::bigint, 'index_health sees the three indexes of the odd table');
 
 CREATE TEMP TABLE odd_errors (n int, what text, err text);
@@ -325,7 +331,7 @@ BEGIN
         EXECUTE regexp_replace(r.rollback_ddl, '^(CREATE (UNIQUE )?INDEX|DROP INDEX) CONCURRENTLY ', '\1 ');
       END IF;
     EXCEPTION WHEN OTHERS THEN
-      INSERT INTO pg_temp.odd_errors VALUES (r.n, r."check" || ': ' || r.ddl || ' / ' || r.rollback_ddl, SQLERRM);
+      INSERT INTO pg_temp.odd_errors VALUES (r.n, r.check_name || ': ' || r.ddl || ' / ' || r.rollback_ddl, SQLERRM);
     END;
   END LOOP;
 END $$;
@@ -341,5 +347,12 @@ SELECT is((SELECT format_type(atttypid, NULL) FROM pg_attribute
             WHERE attrelid = '"Odd; ""S"" x"."Child Tab"";DROP TABLE x;--"'::regclass AND attname = 'Col "A"'),
           'integer', 'and the column type');
 
+SELECT lives_ok($$SELECT architect._ddl_key(NULL), architect._ddl_key(repeat('x', 1000000)),
+                          architect._impact(NULL, NULL, NULL), architect._impact(repeat(';', 1000000), '"', -1e300),
+                          architect._ms(NULL), architect._ms(-1e300), architect._num(NULL), architect._num(1e300),
+                          architect._own_relation(NULL), architect._own_relation(0::regclass),
+                          architect._report_header_lines(NULL), architect._report_header_lines('{}'),
+                          architect._report_header_lines('[1, "x"]'), architect._ts(NULL), architect._ts('infinity')$$,
+                'the report helpers take NULL, empty, bogus and 1 MB inputs without an error');
 SELECT * FROM finish();
 ROLLBACK;
