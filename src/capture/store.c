@@ -42,6 +42,13 @@
 #define STORE_FILE_TMP		"pg_stat/pg_architect.stat.tmp"
 #define STORE_FILE_MAGIC	0x50474131	/* "PGA1" */
 #define STORE_FILE_VERSION	3
+/*
+ * Version 2 (pg_architect 0.1) has the same entry layout: 0.2 put
+ * PlanEntry.text_userid where version 2 had padding.  Its plans are loaded
+ * with no text owner, so their texts (with some role's constants) are shown
+ * only to superusers and pg_read_all_stats.
+ */
+#define STORE_FILE_VERSION_0_1	2
 
 #define KNOWN_PROBES		16
 #define DSA_PLACE_SIZE		(1024 * 1024)
@@ -833,7 +840,8 @@ store_load_file(void)
 	pos = buf;
 	end = buf + st.st_size - sizeof(pg_crc32c);
 	read_chunk(&pos, end, &hdr, sizeof(hdr));
-	if (hdr.magic != STORE_FILE_MAGIC || hdr.version != STORE_FILE_VERSION ||
+	if (hdr.magic != STORE_FILE_MAGIC ||
+		(hdr.version != STORE_FILE_VERSION && hdr.version != STORE_FILE_VERSION_0_1) ||
 		hdr.statement_entry_size != sizeof(StatementEntry) ||
 		hdr.plan_entry_size != sizeof(PlanEntry) || hdr.hist_buckets != HIST_BUCKETS ||
 		hdr.scan_entry_size != sizeof(ScanEntry))
@@ -875,6 +883,8 @@ store_load_file(void)
 		{
 			*p = in;
 			p->text = text;
+			if (hdr.version == STORE_FILE_VERSION_0_1)
+				p->text_userid = InvalidOid;
 		}
 	}
 	for (i = 0; i < hdr.nscans; i++)
