@@ -63,6 +63,22 @@ snap_rows=$(q -c "SELECT count(*) FROM architect.snapshot_statements WHERE label
 advice_rows=$(q -c "SELECT count(*) FROM architect.advice_log")
 [ "$snap_rows" -gt 0 ] && [ "$advice_rows" -gt 0 ]; ok $? "the $OLD cluster holds a snapshot ($snap_rows statements) and advice ($advice_rows)"
 ext_before=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_architect'")
+
+# A server pair pg_upgrade cannot join whatever is installed: Debian's 15.20
+# keeps an attribute version in every column's attoptions (pg_attver), and a
+# pg_dump of an 18 minor that predates that back-branch change dumps it as
+# "ALTER COLUMN ... SET (pg_attver=...)", which its server refuses: the
+# restore fails for any table, pg_architect or not (15.20 -> 18.6 here).
+# Checked on a plain table of the old cluster, then the rest is skipped.
+q -c "CREATE TABLE pgupgrade_plain (a int)"
+if "$new_bindir/pg_dump" --binary-upgrade --schema-only -t pgupgrade_plain -d postgres 2>/dev/null | grep -q 'SET (pg_attver='; then
+  old_ver=$(q -c "SHOW server_version" | cut -d' ' -f1)
+  new_ver=$("$new_bindir/postgres" --version | awk '{print $3}')
+  PGA_BINDIR=$old_bindir "$ROOT/scripts/cluster.sh" stop "$old_dir"
+  _tap_n=$((_tap_n+1))
+  echo "ok $_tap_n # SKIP pg_upgrade $old_ver -> $new_ver fails for any table: $new_ver's pg_dump emits $old_ver's attribute versions (SET (pg_attver=...)) that its server refuses"
+  done_testing
+fi
 PGA_BINDIR=$old_bindir "$ROOT/scripts/cluster.sh" stop "$old_dir"
 
 # ---- a fresh 18 cluster, same settings, no data checksums (15's default) ----
