@@ -3,7 +3,9 @@
 -- architect.index_health lists, for the indexes of the current database the
 -- caller can see (see "Privileges" below):
 --   unused     no scan since statistics were reset (or at least since the
---              server started); never a primary key, unique, exclusion,
+--              server started), here and on every node imported with
+--              architect.import_stats() whose export falls in that window
+--              (a standby serving reads); never a primary key, unique, exclusion,
 --              replica-identity or constraint-backing index
 --   duplicate  same table, access method, key and INCLUDE columns,
 --              expressions, operator classes, collations, options and
@@ -170,8 +172,11 @@ kinds AS (
   SELECT k.indexrelid, 'unused', NULL
     FROM keep_rank k
     JOIN pg_stat_all_indexes s ON s.indexrelid = k.indexrelid
+   CROSS JOIN win
    WHERE k.keep_class = 2 AND k.indisvalid AND s.idx_scan = 0
      AND k.indexrelid NOT IN (SELECT indexrelid FROM dup UNION ALL SELECT indexrelid FROM redundant)
+     -- used on an imported node (a standby serving reads) within our window
+     AND NOT architect._index_used_on_imported_node(k.nspname, k.index_name, win.stats_since)
 )
 SELECT k.kind,
        k.indexrelid::regclass AS index,

@@ -100,6 +100,7 @@ DECLARE
     plns regclass := to_regclass('architect.plans');
     r architect.snapshots;
 BEGIN
+    PERFORM architect._require_primary('architect.snapshot()');
     IF lbl IS NULL OR btrim(lbl) = '' THEN
         RAISE EXCEPTION 'snapshot label must not be empty'
               USING ERRCODE = 'invalid_parameter_value',
@@ -166,6 +167,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    PERFORM architect._require_primary('architect.drop_snapshot()');
     DELETE FROM architect.snapshots s WHERE s.label = drop_snapshot.label;
     RETURN FOUND;
 END
