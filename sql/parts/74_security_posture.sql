@@ -50,6 +50,17 @@ AS $$
   SELECT has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE')
 $$;
 
+-- A pg_hba_file_rules row as the line would read (address and mask in the
+-- two-field form pg_hba.conf also accepts).
+CREATE FUNCTION architect._hba_line(type text, database text[], user_name text[],
+                                    address text, netmask text, auth_method text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT concat_ws(' ', $1, array_to_string($2, ','), array_to_string($3, ','), $4, $5, $6)
+$$;
+
 CREATE FUNCTION architect.security_coverage(
     OUT check_name text, OUT checked boolean, OUT needs text)
 RETURNS SETOF record
@@ -123,9 +134,8 @@ BEGIN
           SELECT 'hba_trust'::text,
                  CASE WHEN h.type = 'local' THEN 'high' ELSE 'critical' END::text, 'low'::text,
                  format('pg_hba.conf line %s', h.line_number),
-                 format('%s %s %s %s trust: anybody who can reach the server logs in as %s without a password',
-                        h.type, array_to_string(h.database, ','), array_to_string(h.user_name, ','),
-                        coalesce(h.address || coalesce('/' || h.netmask, ''), ''),
+                 format('%s: anybody who can reach the server logs in as %s without a password',
+                        architect._hba_line(h.type, h.database, h.user_name, h.address, h.netmask, h.auth_method),
                         CASE WHEN h.user_name = '{all}' THEN 'any role, superusers included' ELSE 'those roles' END),
                  'Replace trust by scram-sha-256 (or peer for local connections of the operating system''s postgres user) and reload.',
                  NULL::text, NULL::text, '5.1 / 5.2'::text, 0::numeric
@@ -134,9 +144,8 @@ BEGIN
           UNION ALL
           SELECT 'hba_weak_password', CASE WHEN h.auth_method = 'password' THEN 'high' ELSE 'medium' END,
                  'low', format('pg_hba.conf line %s', h.line_number),
-                 format('%s %s %s %s %s: %s', h.type, array_to_string(h.database, ','),
-                        array_to_string(h.user_name, ','),
-                        coalesce(h.address || coalesce('/' || h.netmask, ''), ''), h.auth_method,
+                 format('%s: %s',
+                        architect._hba_line(h.type, h.database, h.user_name, h.address, h.netmask, h.auth_method),
                         CASE WHEN h.auth_method = 'password' THEN 'the password crosses the connection in clear text'
                              ELSE 'MD5 challenge-response, replayable from a stolen hash' END),
                  'Use scram-sha-256 (after every password has been set again under password_encryption = scram-sha-256) and reload.',
@@ -146,9 +155,8 @@ BEGIN
           UNION ALL
           SELECT 'hba_open_to_all', CASE WHEN h.auth_method = 'trust' THEN 'critical' ELSE 'medium' END,
                  'low', format('pg_hba.conf line %s', h.line_number),
-                 format('%s %s %s %s %s: accepts connections from every address',
-                        h.type, array_to_string(h.database, ','), array_to_string(h.user_name, ','),
-                        coalesce(h.address || coalesce('/' || h.netmask, ''), ''), h.auth_method),
+                 format('%s: accepts connections from every address',
+                        architect._hba_line(h.type, h.database, h.user_name, h.address, h.netmask, h.auth_method)),
                  'Restrict the rule to the application''s networks (CIDR of the app servers), hostssl, and reject the rest.',
                  NULL, NULL, '5.2', 0
             FROM pg_catalog.pg_hba_file_rules h
