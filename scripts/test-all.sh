@@ -8,7 +8,9 @@
 #
 # Suites: regress (pg_regress, make installcheck), pgtap (pg_prove over
 # test/pgtap), integration (prove over test/integration/*.t, each script
-# starts its own cluster).  Exit status is non-zero if any suite fails.
+# starts its own cluster); checks (static: scripts/long-functions.sh,
+# scripts/include-graph.sh, scripts/guc-reference.py --check; opt-in with
+# PGA_SUITES).  Exit status is non-zero if any suite fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +50,15 @@ for suite in $run_suites; do
       echo "== integration (prove test/integration)"
       prove --ext .t test/integration; rc=$?
       record integration $rc
+      ;;
+    checks)
+      # Static checks of the house rules (issue 13), not run by default:
+      # function length, no cycle between areas, every GUC documented.
+      echo "== checks (long functions, include graph, GUC reference)"
+      make -s PG_CONFIG="$PG_CONFIG" >/dev/null \
+        && scripts/long-functions.sh && scripts/include-graph.sh \
+        && scripts/guc-reference.py --check doc/configuration.md; rc=$?
+      record checks $rc
       ;;
     *) echo "unknown suite $suite"; record "$suite" 1 ;;
   esac

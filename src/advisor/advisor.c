@@ -53,6 +53,13 @@
  * cost and used indexes are read.  No shared state, no locks beyond the
  * planner's.
  *
+ * Callers: SQL (the two functions above, and through them the
+ * architect.index_advice view and advise_pg_stat_statements in
+ * sql/parts/55_index_advice.sql); advisor_init from the module table in
+ * core/pg_architect.c, which defines the advisor's GUCs
+ * (pg_architect.advisor_*) and installs its planner hook.  Depends on the
+ * what-if engine (whatif/whatif.h), never the reverse.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

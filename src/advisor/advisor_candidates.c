@@ -26,7 +26,12 @@
  * per probe (boolean, status-like columns), are not produced.
  *
  * The hook is chained (previous hook first) and does nothing unless a probe
- * is running in this backend.
+ * is running in this backend.  It is installed by advisor_install_hooks
+ * (from advisor_init).  Callers: advisor.c only.
+ *
+ * Locking: none of its own and no shared state; planning takes the locks
+ * EXPLAIN takes, and the catalog is read through the syscache (statistics,
+ * existing indexes of the probed tables).
  *
  *-------------------------------------------------------------------------
  */
@@ -173,6 +178,125 @@ classify_restriction(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *rinfo,
 	classify_clause(root, rel, (Node *) rinfo->clause, use, false);
 }
 
+/*
+ * A constant equality on column attno, remembered with its selectivity for
+ * a partial index (a rare constant on a low-cardinality column).
+ */
+static void
+add_const_pred(PlannerInfo *root, Node *clause, AttrNumber attno, Index relid,
+			   RelUse *use)
+{
+	ConstPred  *cp = palloc0(sizeof(ConstPred));
+
+	cp->attno = attno;
+	cp->selectivity = clause_selectivity(root, clause, 0, JOIN_INNER, NULL);
+	cp->sql = deparse_on_rel(clause, relid, use->relid);
+	use->consts = lappend(use->consts, cp);
+}
+
+/*
+ * expr op constant where expr is an expression of this table's columns
+ * (lower(email) = $1): a candidate expression index when op is a btree
+ * comparison.
+ */
+static void
+classify_expression_op(PlannerInfo *root, Node *l, Node *r, Oid opno,
+					   Index relid, RelUse *use)
+{
+	Node	   *expr = NULL;
+	int			strategy;
+
+	if (expr_of(root, l, relid) && is_pseudo_const(r))
+		expr = l;
+	else if (expr_of(root, r, relid) && is_pseudo_const(l))
+	{
+		expr = r;
+		opno = get_commutator(opno);
+	}
+	if (expr && OidIsValid(opno))
+	{
+		strategy = op_strategy_any(opno);
+		if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
+			use->exprs = list_append_unique(use->exprs,
+											makeString(deparse_on_rel(expr, relid, use->relid)));
+	}
+}
+
+/*
+ * col LIKE 'abc%' / col ~ '^abc' (an operator in no btree family): a btree
+ * range on col when the pattern is anchored.
+ */
+static void
+classify_pattern_op(Oid opno, Node *other, AttrNumber attno, RelUse *use)
+{
+	char	   *name = get_opname(opno);
+
+	other = strip_relabel(other);
+	if (name && (strcmp(name, "~~") == 0 || strcmp(name, "~") == 0) &&
+		IsA(other, Const) && !((Const *) other)->constisnull &&
+		((Const *) other)->consttype == TEXTOID)
+	{
+		char	   *pat = TextDatumGetCString(((Const *) other)->constvalue);
+
+		if ((name[1] == '~' && pat[0] != '\0' && pat[0] != '%' && pat[0] != '_') ||
+			(name[1] == '\0' && pat[0] == '^' && pat[1] != '\0'))
+			use->range = append_unique_int(use->range, attno);
+	}
+}
+
+/*
+ * A binary operator clause: col op constant (either side), classified by
+ * the operator's btree strategy into equality or range columns; anything
+ * else is an expression or a pattern match, or not indexable.
+ */
+static void
+classify_opexpr(PlannerInfo *root, OpExpr *op, RelUse *use, Index relid,
+				bool in_or)
+{
+	Node	   *l = linitial(op->args);
+	Node	   *r = lsecond(op->args);
+	AttrNumber	attno;
+	Oid			opno = op->opno;
+	int			strategy;
+	Node	   *other;
+
+	if ((attno = var_of(l, relid)) != 0 && is_pseudo_const(r))
+		other = r;
+	else if ((attno = var_of(r, relid)) != 0 && is_pseudo_const(l))
+	{
+		other = l;
+		opno = get_commutator(opno);
+		if (!OidIsValid(opno))
+			return;
+	}
+	else
+	{
+		classify_expression_op(root, l, r, opno, relid, use);
+		return;
+	}
+
+	strategy = op_strategy_any(opno);
+	if (strategy == 0 && other == r)
+	{
+		classify_pattern_op(opno, other, attno, use);
+		return;
+	}
+	if (strategy == BTEqualStrategyNumber)
+	{
+		use->eq = append_unique_int(use->eq, attno);
+		other = strip_relabel(other);
+		if (!in_or && IsA(other, Const) && !((Const *) other)->constisnull)
+			add_const_pred(root, (Node *) op, attno, relid, use);
+	}
+	else if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
+		use->range = append_unique_int(use->range, attno);
+}
+
+/*
+ * One qual of a base table, as the planner distributed it.  in_or: the
+ * clause is an arm of an OR, so its constant is not a partial-index
+ * predicate for the whole statement.
+ */
 static void
 classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 				RelUse *use, bool in_or)
@@ -198,82 +322,7 @@ classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 	}
 
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
-	{
-		OpExpr	   *op = (OpExpr *) clause;
-		Node	   *l = linitial(op->args);
-		Node	   *r = lsecond(op->args);
-		AttrNumber	attno;
-		Oid			opno = op->opno;
-		int			strategy;
-		Node	   *other;
-
-		if ((attno = var_of(l, relid)) != 0 && is_pseudo_const(r))
-			other = r;
-		else if ((attno = var_of(r, relid)) != 0 && is_pseudo_const(l))
-		{
-			other = l;
-			opno = get_commutator(opno);
-			if (!OidIsValid(opno))
-				return;
-		}
-		else
-		{
-			/* lower(email) = $1: an expression of this table's columns */
-			Node	   *expr = NULL;
-
-			if (expr_of(root, l, relid) && is_pseudo_const(r))
-				expr = l;
-			else if (expr_of(root, r, relid) && is_pseudo_const(l))
-			{
-				expr = r;
-				opno = get_commutator(opno);
-			}
-			if (expr && OidIsValid(opno))
-			{
-				strategy = op_strategy_any(opno);
-				if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
-					use->exprs = list_append_unique(use->exprs,
-													makeString(deparse_on_rel(expr, relid, use->relid)));
-			}
-			return;
-		}
-
-		strategy = op_strategy_any(opno);
-		if (strategy == 0 && other == r)
-		{
-			/* LIKE 'abc%' / ~ '^abc': a btree range when the pattern is anchored */
-			char	   *name = get_opname(opno);
-
-			other = strip_relabel(other);
-			if (name && (strcmp(name, "~~") == 0 || strcmp(name, "~") == 0) &&
-				IsA(other, Const) && !((Const *) other)->constisnull &&
-				((Const *) other)->consttype == TEXTOID)
-			{
-				char	   *pat = TextDatumGetCString(((Const *) other)->constvalue);
-
-				if ((name[1] == '~' && pat[0] != '\0' && pat[0] != '%' && pat[0] != '_') ||
-					(name[1] == '\0' && pat[0] == '^' && pat[1] != '\0'))
-					use->range = append_unique_int(use->range, attno);
-			}
-			return;
-		}
-		if (strategy == BTEqualStrategyNumber)
-		{
-			use->eq = append_unique_int(use->eq, attno);
-			other = strip_relabel(other);
-			if (!in_or && IsA(other, Const) && !((Const *) other)->constisnull)
-			{
-				ConstPred  *cp = palloc0(sizeof(ConstPred));
-
-				cp->attno = attno;
-				cp->selectivity = clause_selectivity(root, clause, 0, JOIN_INNER, NULL);
-				cp->sql = deparse_on_rel(clause, relid, use->relid);
-				use->consts = lappend(use->consts, cp);
-			}
-		}
-		else if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
-			use->range = append_unique_int(use->range, attno);
-	}
+		classify_opexpr(root, (OpExpr *) clause, use, relid, in_or);
 	else if (IsA(clause, ScalarArrayOpExpr))
 	{
 		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
@@ -294,20 +343,14 @@ classify_clause(PlannerInfo *root, RelOptInfo *rel, Node *clause,
 	else if (var_of(clause, relid) ||
 			 (is_notclause(clause) && var_of((Node *) get_notclausearg((Expr *) clause), relid)))
 	{
+		/* a bare boolean column, or NOT column */
 		AttrNumber	attno = var_of(clause, relid);
 
 		if (attno == 0)
 			attno = var_of((Node *) get_notclausearg((Expr *) clause), relid);
 		use->eq = append_unique_int(use->eq, attno);
 		if (!in_or)
-		{
-			ConstPred  *cp = palloc0(sizeof(ConstPred));
-
-			cp->attno = attno;
-			cp->selectivity = clause_selectivity(root, clause, 0, JOIN_INNER, NULL);
-			cp->sql = deparse_on_rel(clause, relid, use->relid);
-			use->consts = lappend(use->consts, cp);
-		}
+			add_const_pred(root, clause, attno, relid, use);
 	}
 }
 
@@ -732,13 +775,14 @@ emit_covering(List **out, RelUse *use, List *keys, List *desc, List *existing)
 		 "covering: INCLUDE lets an index-only scan answer the statement", existing, true);
 }
 
-/* Candidate CREATE INDEX texts for one table use; see the header comment. */
-List *
-advisor_candidates(RelUse *use, List *existing)
+/*
+ * The equality columns, most distinct values first (ties by attribute
+ * number), so that an index leads with its most selective column.
+ */
+static List *
+eq_by_ndistinct(RelUse *use)
 {
-	List	   *out = NIL;
 	List	   *eq;
-	List	   *range = NIL;
 	ListCell   *lc;
 	int			natts = 0;
 	int			i;
@@ -752,6 +796,157 @@ advisor_candidates(RelUse *use, List *existing)
 
 	eq = list_copy(use->eq);
 	list_sort(eq, cmp_ndistinct_desc);
+	return eq;
+}
+
+/*
+ * Step 3: the equality columns, then the ORDER BY keys, so that the scan
+ * returns rows in order (no sort; with a LIMIT it stops early).
+ */
+static void
+emit_sort_candidates(List **out, RelUse *use, List *eq, List *existing)
+{
+	List	   *k = list_copy(eq);
+	List	   *d = NIL;
+	bool		flip = false;
+	bool		first = true;
+	ListCell   *lc;
+	ListCell   *ld;
+
+	foreach(ld, eq)
+		d = lappend_int(d, 0);
+	forboth(lc, use->sort, ld, use->sort_desc)
+	{
+		if (list_member_int(k, lfirst_int(lc)))
+			continue;
+		/* the first sort key ascending; the others keep their relative order */
+		if (first)
+			flip = (lfirst_int(ld) & ADVISOR_DESC) != 0;
+		first = false;
+		k = lappend_int(k, lfirst_int(lc));
+		d = lappend_int(d, flip ? (lfirst_int(ld) ^ (ADVISOR_DESC | ADVISOR_NULLS_FIRST)) : lfirst_int(ld));
+	}
+	if (list_length(k) > list_length(eq))
+	{
+		const char *why = use->has_limit
+			? (eq ? "equality columns, then the ORDER BY keys: the LIMIT stops early"
+			   : "ORDER BY keys: the LIMIT stops early")
+			: "equality columns, then the ORDER BY keys: no sort";
+
+		/* an ordered scan returns few rows per probe only with a LIMIT */
+		emit(out, use, k, d, NIL, "btree", NULL, why, existing, !use->has_limit);
+		if (use->has_limit)
+			emit_covering(out, use, k, d, existing);
+	}
+}
+
+/*
+ * Step 6: a rare constant on a low-cardinality column (status = 'failed'
+ * on 1 % of the rows): a partial index WHERE that predicate, keyed on the
+ * statement's other columns.
+ */
+static void
+emit_partial_candidates(List **out, RelUse *use, List *eq, List *range,
+						List *existing)
+{
+	ListCell   *lc;
+
+	foreach(lc, use->consts)
+	{
+		ConstPred  *cp = (ConstPred *) lfirst(lc);
+		List	   *others = NIL;
+		ListCell   *lo;
+
+		if (key_selectivity(use->relid, list_make1_int(cp->attno), use->tuples)
+			<= ADVISOR_MAX_PROBE_FRACTION || cp->selectivity > ADVISOR_MAX_PROBE_FRACTION)
+			continue;
+		foreach(lo, eq)
+			if (lfirst_int(lo) != cp->attno)
+				others = lappend_int(others, lfirst_int(lo));
+		if (use->sort && use->has_limit)
+			others = concat_unique(others, use->sort);
+		else if (range)
+			others = lappend_int(others, linitial_int(range));
+		if (others == NIL)
+			others = list_make1_int(cp->attno);
+		emit(out, use, others, NIL, NIL, "btree", cp->sql,
+			 "partial: the constant predicate selects a small part of a low-cardinality column",
+			 existing, false);
+	}
+}
+
+/*
+ * Step 7: expressions compared to constants (lower(email) = $1): an
+ * expression index, unless one on the same expression exists.
+ */
+static void
+emit_expression_candidates(List **out, RelUse *use)
+{
+	ListCell   *lc;
+
+	foreach(lc, use->exprs)
+	{
+		const char *expr = strVal(lfirst(lc));
+		CandSpec   *c;
+
+		if (advisor_expr_index_exists(use->relid, expr))
+			continue;
+		c = palloc0(sizeof(CandSpec));
+		c->relid = use->relid;
+		c->sql = psprintf("CREATE INDEX ON %s USING btree ((%s))",
+						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(use->relid)),
+													 get_rel_name(use->relid)),
+						  expr);
+		c->origin = "expression index: the statement compares an expression of the table's columns";
+		*out = lappend(*out, c);
+	}
+}
+
+/*
+ * Steps 8 and 9, other access methods: hash for a wide column compared only
+ * by equality (smaller than a btree); brin for a range column that follows
+ * the physical order of a large table.
+ */
+static void
+emit_other_am_candidates(List **out, RelUse *use, List *eq, List *range,
+						 List *existing)
+{
+	ListCell   *lc;
+
+	foreach(lc, eq)
+	{
+		AttrNumber	a = lfirst_int(lc);
+
+		if (get_attavgwidth(use->relid, a) > ADVISOR_HASH_MIN_WIDTH &&
+			list_length(use->eq) == 1 && use->range == NIL && use->sort == NIL)
+			emit(out, use, list_make1_int(a), NIL, NIL, "hash", NULL,
+				 "hash: equality only on a wide column, smaller than a btree", existing, true);
+	}
+	foreach(lc, range)
+	{
+		AttrNumber	a = lfirst_int(lc);
+
+		if (use->tuples >= ADVISOR_BRIN_MIN_TUPLES &&
+			column_correlation(use->relid, a) >= 0.95)
+			emit(out, use, list_make1_int(a), NIL, NIL, "brin", NULL,
+				 "brin: the range column follows the physical order", existing, true);
+	}
+}
+
+/*
+ * Candidate CREATE INDEX texts for one table use; see the header comment.
+ * The order of the steps is the order of the candidates, which the greedy
+ * selection sees; keep it when adding a step.
+ */
+List *
+advisor_candidates(RelUse *use, List *existing)
+{
+	List	   *out = NIL;
+	List	   *eq;
+	List	   *range = NIL;
+	ListCell   *lc;
+
+	eq = eq_by_ndistinct(use);
 	foreach(lc, use->range)
 		if (!list_member_int(eq, lfirst_int(lc)))
 			range = lappend_int(range, lfirst_int(lc));
@@ -775,39 +970,7 @@ advisor_candidates(RelUse *use, List *existing)
 	}
 	/* 3. equality columns, then the sort keys (ORDER BY ... LIMIT) */
 	if (use->sort)
-	{
-		List	   *k = list_copy(eq);
-		List	   *d = NIL;
-		bool		flip = false;
-		bool		first = true;
-		ListCell   *ld;
-
-		foreach(ld, eq)
-			d = lappend_int(d, 0);
-		forboth(lc, use->sort, ld, use->sort_desc)
-		{
-			if (list_member_int(k, lfirst_int(lc)))
-				continue;
-			/* the first sort key ascending; the others keep their relative order */
-			if (first)
-				flip = (lfirst_int(ld) & ADVISOR_DESC) != 0;
-			first = false;
-			k = lappend_int(k, lfirst_int(lc));
-			d = lappend_int(d, flip ? (lfirst_int(ld) ^ (ADVISOR_DESC | ADVISOR_NULLS_FIRST)) : lfirst_int(ld));
-		}
-		if (list_length(k) > list_length(eq))
-		{
-			const char *why = use->has_limit
-				? (eq ? "equality columns, then the ORDER BY keys: the LIMIT stops early"
-				   : "ORDER BY keys: the LIMIT stops early")
-				: "equality columns, then the ORDER BY keys: no sort";
-
-			/* an ordered scan returns few rows per probe only with a LIMIT */
-			emit(&out, use, k, d, NIL, "btree", NULL, why, existing, !use->has_limit);
-			if (use->has_limit)
-				emit_covering(&out, use, k, d, existing);
-		}
-	}
+		emit_sort_candidates(&out, use, eq, existing);
 	/* 4. join columns, alone and after the equality columns */
 	foreach(lc, use->join)
 	{
@@ -828,68 +991,11 @@ advisor_candidates(RelUse *use, List *existing)
 	foreach(lc, concat_unique(eq, range))
 		emit(&out, use, list_make1_int(lfirst_int(lc)), NIL, NIL, "btree", NULL,
 			 "single column", existing, true);
-
 	/* 6. rare constant on a low-cardinality column: partial index */
-	foreach(lc, use->consts)
-	{
-		ConstPred  *cp = (ConstPred *) lfirst(lc);
-		List	   *others = NIL;
-		ListCell   *lo;
-
-		if (key_selectivity(use->relid, list_make1_int(cp->attno), use->tuples)
-			<= ADVISOR_MAX_PROBE_FRACTION || cp->selectivity > ADVISOR_MAX_PROBE_FRACTION)
-			continue;
-		foreach(lo, eq)
-			if (lfirst_int(lo) != cp->attno)
-				others = lappend_int(others, lfirst_int(lo));
-		if (use->sort && use->has_limit)
-			others = concat_unique(others, use->sort);
-		else if (range)
-			others = lappend_int(others, linitial_int(range));
-		if (others == NIL)
-			others = list_make1_int(cp->attno);
-		emit(&out, use, others, NIL, NIL, "btree", cp->sql,
-			 "partial: the constant predicate selects a small part of a low-cardinality column",
-			 existing, false);
-	}
-
+	emit_partial_candidates(&out, use, eq, range, existing);
 	/* 7. expressions compared to constants: an expression index */
-	foreach(lc, use->exprs)
-	{
-		const char *expr = strVal(lfirst(lc));
-		CandSpec   *c;
-
-		if (advisor_expr_index_exists(use->relid, expr))
-			continue;
-		c = palloc0(sizeof(CandSpec));
-		c->relid = use->relid;
-		c->sql = psprintf("CREATE INDEX ON %s USING btree ((%s))",
-						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(use->relid)),
-													 get_rel_name(use->relid)),
-						  expr);
-		c->origin = "expression index: the statement compares an expression of the table's columns";
-		out = lappend(out, c);
-	}
-
-	/* 8. hash for a wide equality column */
-	foreach(lc, eq)
-	{
-		AttrNumber	a = lfirst_int(lc);
-
-		if (get_attavgwidth(use->relid, a) > ADVISOR_HASH_MIN_WIDTH &&
-			list_length(use->eq) == 1 && use->range == NIL && use->sort == NIL)
-			emit(&out, use, list_make1_int(a), NIL, NIL, "hash", NULL,
-				 "hash: equality only on a wide column, smaller than a btree", existing, true);
-	}
-	/* 9. brin for a range column that follows the physical order */
-	foreach(lc, range)
-	{
-		AttrNumber	a = lfirst_int(lc);
-
-		if (use->tuples >= ADVISOR_BRIN_MIN_TUPLES &&
-			column_correlation(use->relid, a) >= 0.95)
-			emit(&out, use, list_make1_int(a), NIL, NIL, "brin", NULL,
-				 "brin: the range column follows the physical order", existing, true);
-	}
+	emit_expression_candidates(&out, use);
+	/* 8 and 9. hash for a wide equality column, brin for a correlated range */
+	emit_other_am_candidates(&out, use, eq, range, existing);
 	return out;
 }

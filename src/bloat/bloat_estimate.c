@@ -39,6 +39,9 @@
  * conflicting lock the row comes back with NULL figures and a note instead
  * of queueing the whole architect.bloat view behind DDL.
  *
+ * Callers: SQL (architect.estimate_bloat) and the architect.bloat view
+ * (sql/parts/40_bloat.sql), which estimates every relation with it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,7 +4,7 @@
  *		Shared declarations of the capture path: the events that cross the
  *		rings, the aggregated entries, the shared capture state, the GUCs.
  *
- * Data path:  backend hooks (capture.c) --ring_publish--> exec ring / text
+ * Data path:  backend hooks (capture_hooks.c) --ring_publish--> exec ring / text
  * ring --capture_drain (collector.c)--> statement and plan hash tables with
  * texts in a DSA area (store.c) --> SQL views (capture_views.c).
  *

@@ -8,6 +8,11 @@
  * so its relative error is at most sqrt(1.1) - 1 < 4.9 %, then clamped to
  * the exact min and max seen.  256 buckets span 1 us to 11 hours.
  *
+ * A LatencyHistogram is plain data inside a statement or plan entry of the
+ * store, so it is protected by whatever protects that entry
+ * (ARCHITECT_LOCK_STATS, see capture.h).  Callers: store.c (the consumer)
+ * and the views (capture_views.c).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ARCHITECT_HISTOGRAM_H

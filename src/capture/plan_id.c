@@ -17,7 +17,9 @@
  * also covers cached and generic plans, which never pass the planner again.
  *
  * plan_explain_text() runs PostgreSQL's EXPLAIN (costs, text format) over
- * the executed plan; capture.c calls it once per new (query, plan) pair.
+ * the executed plan; capture_hooks.c calls it once per new (query, plan)
+ * pair.  It runs in the query's backend, in the caller's memory context,
+ * and takes no lock of ours (EXPLAIN reads the catalog as any EXPLAIN does).
  *
  *-------------------------------------------------------------------------
  */

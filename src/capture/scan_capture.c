@@ -5,7 +5,7 @@
  *		instrumented plan: per base relation scan, join and sort, the
  *		predicates by shape and the rows they produced and removed.
  *
- * Contract: scan_capture_record() is called from capture.c's ExecutorEnd
+ * Contract: scan_capture_record() is called from capture_hooks.c's ExecutorEnd
  * for executions that ran with per-node row instrumentation (sampled by
  * pg_architect.sample_rate, or the first executions of a plan the store
  * does not know yet).  It walks the PlanState tree (init plans, subplans,

@@ -11,6 +11,9 @@
  * strategy 3 is equality, 1/2/4/5 a range; LIKE patterns with a literal
  * prefix are "like_prefix"; a column under a function is "expression".
  *
+ * Callers: SQL (architect.scans, sql/parts/20_scans.sql), and through the
+ * view the advisor's scan-derived candidates and architect.index_usage.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -5,12 +5,17 @@
  *		_PG_init and the shared-memory hooks walk, the status-row emitter,
  *		and the few process-wide flags.
  *
- * Each concern lives in one file under src/ and exposes at most four entry
- * points through ArchitectModule: init (GUCs and hooks, called from
+ * Each concern lives in its own folder src/<area>/ and exposes at most five
+ * entry points through ArchitectModule: init (GUCs and hooks, called from
  * _PG_init), shmem_size and shmem_startup (its share of the one shared
- * segment), and status (rows for architect.status).  A module without
- * shared state leaves those NULL.  Adding a module = one line in the table
- * in pg_architect.c.
+ * segment), status (rows for architect.status) and reset (for
+ * architect.reset()).  A module without shared state leaves the last four
+ * NULL.  Adding a module = one line in the table in pg_architect.c.
+ *
+ * Locking: the named LWLocks of the one "pg_architect" tranche are listed
+ * here (ARCHITECT_LOCK_*); each belongs to one module, which documents its
+ * protocol (capture.h, ddl_guard.c).  Included by every area; it includes
+ * no area header, so no area depends on another through it.
  *
  *-------------------------------------------------------------------------
  */

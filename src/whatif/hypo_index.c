@@ -40,6 +40,10 @@
  *
  * No locking beyond AccessShareLock on the table while defining.
  *
+ * Callers: whatif.c (architect.whatif, architect.hypothetical_index) and,
+ * through whatif.h, the advisor (advisor.c), which defines, pushes and pops
+ * hypothetical indexes the same way.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -475,32 +479,13 @@ hypo_estimate_size(HypoIndex *h, BlockNumber heap_pages, int fillfactor)
 }
 
 /*
- * Define a hypothetical index from the text of one CREATE INDEX statement.
- * Errors are the ones CREATE INDEX would give (unknown table, column,
- * access method, operator class), plus feature-not-supported for what the
- * what-if engine does not model (expression columns, other AMs).
+ * The one CREATE INDEX statement of "sql", as parsed (before transformation:
+ * the predicate's raw form is what hypo_predicate_rows re-plans).
  */
-HypoIndex *
-hypo_from_sql(const char *sql)
+static IndexStmt *
+hypo_parse_one(const char *sql)
 {
 	List	   *raws;
-	RawStmt    *raw;
-	IndexStmt  *stmt;
-	IndexStmt  *orig;
-	HypoIndex  *h;
-	Oid			relid;
-	Relation	rel;
-	char		relkind;
-	IndexAmRoutine *am;
-	const char *amname;
-	List	   *params;
-	ListCell   *lc;
-	int			i;
-	int			fillfactor = -1;
-	double		heap_tuples;
-	BlockNumber heap_pages;
-	double		allvisfrac;
-	AclResult	aclresult;
 
 	if (sql == NULL || *sql == '\0')
 		ereport(ERROR,
@@ -516,8 +501,23 @@ hypo_from_sql(const char *sql)
 				 errmsg("hypothetical index definition must be exactly one CREATE INDEX statement"),
 				 errdetail("Got: %s", sql),
 				 errhint("Write each index as its own CREATE INDEX statement in the array.")));
-	raw = (RawStmt *) linitial(raws);
-	orig = (IndexStmt *) raw->stmt;
+	return (IndexStmt *) ((RawStmt *) linitial(raws))->stmt;
+}
+
+/*
+ * Look up the indexed table (AccessShareLock, kept to the end of the
+ * transaction as CREATE INDEX's lookup would), check that it can carry an
+ * index and that the caller may read it, and return its size as the planner
+ * estimates it.
+ */
+static Oid
+hypo_open_table(IndexStmt *orig, BlockNumber *heap_pages, double *heap_tuples)
+{
+	Oid			relid;
+	Relation	rel;
+	char		relkind;
+	double		allvisfrac;
+	AclResult	aclresult;
 
 	relid = RangeVarGetRelidExtended(orig->relation, AccessShareLock, 0, NULL, NULL);
 	rel = table_open(relid, NoLock);
@@ -534,26 +534,18 @@ hypo_from_sql(const char *sql)
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
 
-	estimate_rel_size(rel, NULL, &heap_pages, &heap_tuples, &allvisfrac);
+	estimate_rel_size(rel, NULL, heap_pages, heap_tuples, &allvisfrac);
 	table_close(rel, NoLock);
+	return relid;
+}
 
-	stmt = transformIndexStmt(relid, copyObject(orig), sql);
-
-	amname = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
-	h = (HypoIndex *) palloc0(sizeof(HypoIndex));
-	h->relam = get_am_oid(amname, false);
-	if (h->relam != BTREE_AM_OID && h->relam != HASH_AM_OID && h->relam != BRIN_AM_OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("hypothetical indexes using \"%s\" are not supported", amname),
-				 errhint("Use btree, hash or brin.")));
-	am = GetIndexAmRoutineByAmId(h->relam, false);
-
-	h->relid = relid;
-	h->oid = hypo_fake_oid();
-	h->nkeycolumns = list_length(stmt->indexParams);
-	params = list_concat_copy(stmt->indexParams, stmt->indexIncludingParams);
-	h->ncolumns = list_length(params);
+/*
+ * Check the column counts against INDEX_MAX_KEYS and what the access method
+ * can do, then allocate the per-column arrays.
+ */
+static void
+hypo_alloc_columns(HypoIndex *h, IndexAmRoutine *am, const char *amname)
+{
 	if (h->nkeycolumns < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -582,79 +574,98 @@ hypo_from_sql(const char *sql)
 	h->opcintype = palloc0(sizeof(Oid) * h->nkeycolumns);
 	h->reverse_sort = palloc0(sizeof(bool) * h->nkeycolumns);
 	h->nulls_first = palloc0(sizeof(bool) * h->nkeycolumns);
+}
 
-	i = 0;
-	foreach(lc, params)
+/*
+ * Column i of the index: a table column (by name, or a plain column in
+ * parentheses, which transformIndexStmt turned into a Var) or an immutable
+ * expression (key columns only).  Sets its attribute number or expression,
+ * type, typmod and collation.
+ */
+static void
+hypo_set_column(HypoIndex *h, int i, IndexElem *elem, Oid relid)
+{
+	AttrNumber	attno;
+
+	if (elem->name == NULL)
 	{
-		IndexElem  *elem = (IndexElem *) lfirst(lc);
-		AttrNumber	attno;
+		Node	   *expr = elem->expr;
 
-		if (elem->name == NULL)
-		{
-			Node	   *expr = elem->expr;
-
-			/* transformIndexStmt turned a plain column in parentheses into a Var */
-			if (IsA(expr, Var) && ((Var *) expr)->varattno > 0)
-				attno = ((Var *) expr)->varattno;
-			else
-			{
-				if (i >= h->nkeycolumns)
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("expressions are not supported in included columns")));
-				if (contain_mutable_functions(expr))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-							 errmsg("functions in index expression must be marked IMMUTABLE")));
-				expr = eval_const_expressions(NULL, expr);
-				fix_opfuncids(expr);
-				h->indexkeys[i] = 0;
-				h->exprs[i] = expr;
-				h->indexprs = lappend(h->indexprs, expr);
-				h->atttype[i] = exprType(expr);
-				h->atttypmod[i] = exprTypmod(expr);
-				h->attcoll[i] = exprCollation(expr);
-				goto opclass;
-			}
-		}
+		/* transformIndexStmt turned a plain column in parentheses into a Var */
+		if (IsA(expr, Var) && ((Var *) expr)->varattno > 0)
+			attno = ((Var *) expr)->varattno;
 		else
-			attno = get_attnum(relid, elem->name);
-		if (attno == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" does not exist", elem->name),
-					 errhint("Check the column names of table \"%s\".", get_rel_name(relid))));
-		if (attno < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("index creation on system columns is not supported")));
-		h->indexkeys[i] = attno;
-		get_atttypetypmodcoll(relid, attno, &h->atttype[i], &h->atttypmod[i],
-							  &h->attcoll[i]);
-opclass:
-		if (i < h->nkeycolumns)
 		{
-			Oid			opclass;
-
-			opclass = ResolveOpClass(elem->opclass, h->atttype[i], amname, h->relam);
-			h->opclass[i] = opclass;
-			h->opfamily[i] = get_opclass_family(opclass);
-			h->opcintype[i] = get_opclass_input_type(opclass);
-			h->indexcollations[i] = elem->collation
-				? get_collation_oid(elem->collation, false) : h->attcoll[i];
-			h->reverse_sort[i] = (elem->ordering == SORTBY_DESC);
-			if (elem->nulls_ordering == SORTBY_NULLS_DEFAULT)
-				h->nulls_first[i] = h->reverse_sort[i];
-			else
-				h->nulls_first[i] = (elem->nulls_ordering == SORTBY_NULLS_FIRST);
-			if (!am->amcanorder && (elem->ordering != SORTBY_DEFAULT ||
-									elem->nulls_ordering != SORTBY_NULLS_DEFAULT))
+			if (i >= h->nkeycolumns)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("access method \"%s\" does not support ASC/DESC options", amname)));
+						 errmsg("expressions are not supported in included columns")));
+			if (contain_mutable_functions(expr))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("functions in index expression must be marked IMMUTABLE")));
+			expr = eval_const_expressions(NULL, expr);
+			fix_opfuncids(expr);
+			h->indexkeys[i] = 0;
+			h->exprs[i] = expr;
+			h->indexprs = lappend(h->indexprs, expr);
+			h->atttype[i] = exprType(expr);
+			h->atttypmod[i] = exprTypmod(expr);
+			h->attcoll[i] = exprCollation(expr);
+			return;
 		}
-		i++;
 	}
+	else
+		attno = get_attnum(relid, elem->name);
+	if (attno == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist", elem->name),
+				 errhint("Check the column names of table \"%s\".", get_rel_name(relid))));
+	if (attno < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index creation on system columns is not supported")));
+	h->indexkeys[i] = attno;
+	get_atttypetypmodcoll(relid, attno, &h->atttype[i], &h->atttypmod[i],
+						  &h->attcoll[i]);
+}
+
+/*
+ * Key column i: operator class (ResolveOpClass, as CREATE INDEX resolves
+ * it), collation, and ordering; ASC/DESC and NULLS only where the access
+ * method orders.
+ */
+static void
+hypo_set_key_column(HypoIndex *h, int i, IndexElem *elem, IndexAmRoutine *am,
+					const char *amname)
+{
+	Oid			opclass;
+
+	opclass = ResolveOpClass(elem->opclass, h->atttype[i], amname, h->relam);
+	h->opclass[i] = opclass;
+	h->opfamily[i] = get_opclass_family(opclass);
+	h->opcintype[i] = get_opclass_input_type(opclass);
+	h->indexcollations[i] = elem->collation
+		? get_collation_oid(elem->collation, false) : h->attcoll[i];
+	h->reverse_sort[i] = (elem->ordering == SORTBY_DESC);
+	if (elem->nulls_ordering == SORTBY_NULLS_DEFAULT)
+		h->nulls_first[i] = h->reverse_sort[i];
+	else
+		h->nulls_first[i] = (elem->nulls_ordering == SORTBY_NULLS_FIRST);
+	if (!am->amcanorder && (elem->ordering != SORTBY_DEFAULT ||
+							elem->nulls_ordering != SORTBY_NULLS_DEFAULT))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("access method \"%s\" does not support ASC/DESC options", amname)));
+}
+
+/* The WITH (fillfactor = n) option, or hypo_fillfactor when there is none. */
+static int
+hypo_option_fillfactor(IndexStmt *stmt)
+{
+	int			fillfactor = -1;
+	ListCell   *lc;
 
 	foreach(lc, stmt->options)
 	{
@@ -671,23 +682,35 @@ opclass:
 	}
 	if (fillfactor < 0)
 		fillfactor = hypo_fillfactor;
+	return fillfactor;
+}
 
-	h->tuples = heap_tuples;
-	if (stmt->whereClause)
-	{
-		Node	   *pred = stmt->whereClause;
+/*
+ * A partial index: its predicate in the planner's form (as
+ * RelationGetIndexPredicate gives it), as text for the DDL, and the rows it
+ * covers, estimated by planning the raw predicate against the table.
+ */
+static void
+hypo_set_predicate(HypoIndex *h, IndexStmt *stmt, IndexStmt *orig,
+				   double heap_tuples, const char *sql)
+{
+	Node	   *pred = stmt->whereClause;
 
-		pred = eval_const_expressions(NULL, pred);
-		pred = (Node *) canonicalize_qual((Expr *) pred, false);
-		h->indpred = make_ands_implicit((Expr *) pred);
-		fix_opfuncids((Node *) h->indpred);
-		h->pred_sql = deparse_expression(stmt->whereClause,
-										 deparse_context_for(get_rel_name(relid), relid),
-										 false, false);
-		h->tuples = Min(heap_tuples,
-						hypo_predicate_rows(orig->relation, orig->whereClause, sql));
-	}
+	pred = eval_const_expressions(NULL, pred);
+	pred = (Node *) canonicalize_qual((Expr *) pred, false);
+	h->indpred = make_ands_implicit((Expr *) pred);
+	fix_opfuncids((Node *) h->indpred);
+	h->pred_sql = deparse_expression(stmt->whereClause,
+									 deparse_context_for(get_rel_name(h->relid), h->relid),
+									 false, false);
+	h->tuples = Min(heap_tuples,
+					hypo_predicate_rows(orig->relation, orig->whereClause, sql));
+}
 
+/* What the planner asks of the access method, copied from its routine. */
+static void
+hypo_set_am_flags(HypoIndex *h, IndexAmRoutine *am)
+{
 	h->amcanorder = am->amcanorder;
 	h->amcanorderbyop = am->amcanorderbyop;
 	h->amoptionalkey = am->amoptionalkey;
@@ -700,24 +723,93 @@ opclass:
 	/* btree returns every column; hash and brin return none */
 	h->amcanreturn = (h->relam == BTREE_AM_OID);
 	h->amcostestimate = (void (*) ()) am->amcostestimate;
+}
 
+/* The name EXPLAIN shows: the given one, or "<hypothetical t (a, b)>". */
+static char *
+hypo_default_name(HypoIndex *h)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "<hypothetical %s", get_rel_name(h->relid));
+	for (i = 0; i < h->ncolumns; i++)
+		appendStringInfo(&buf, "%s%s", i == 0 ? " (" : ", ",
+						 h->indexkeys[i] != 0 ? get_attname(h->relid, h->indexkeys[i], false)
+						 : hypo_columns_text(h, i));
+	appendStringInfoString(&buf, ")>");
+	return buf.data;
+}
+
+/*
+ * Define a hypothetical index from the text of one CREATE INDEX statement.
+ * Errors are the ones CREATE INDEX would give (unknown table, column,
+ * access method, operator class), plus feature-not-supported for what the
+ * what-if engine does not model (expression columns, other AMs).  Each
+ * step is a function above; a definition with several faults reports the
+ * first in the order of the steps (table, access method, column counts,
+ * then each column in turn, options, predicate).
+ */
+HypoIndex *
+hypo_from_sql(const char *sql)
+{
+	IndexStmt  *stmt;
+	IndexStmt  *orig;
+	HypoIndex  *h;
+	Oid			relid;
+	IndexAmRoutine *am;
+	const char *amname;
+	List	   *params;
+	ListCell   *lc;
+	int			i;
+	int			fillfactor;
+	double		heap_tuples;
+	BlockNumber heap_pages;
+
+	orig = hypo_parse_one(sql);
+	relid = hypo_open_table(orig, &heap_pages, &heap_tuples);
+
+	stmt = transformIndexStmt(relid, copyObject(orig), sql);
+
+	amname = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
+	h = (HypoIndex *) palloc0(sizeof(HypoIndex));
+	h->relam = get_am_oid(amname, false);
+	if (h->relam != BTREE_AM_OID && h->relam != HASH_AM_OID && h->relam != BRIN_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hypothetical indexes using \"%s\" are not supported", amname),
+				 errhint("Use btree, hash or brin.")));
+	am = GetIndexAmRoutineByAmId(h->relam, false);
+
+	h->relid = relid;
+	h->oid = hypo_fake_oid();
+	h->nkeycolumns = list_length(stmt->indexParams);
+	params = list_concat_copy(stmt->indexParams, stmt->indexIncludingParams);
+	h->ncolumns = list_length(params);
+	hypo_alloc_columns(h, am, amname);
+
+	i = 0;
+	foreach(lc, params)
+	{
+		IndexElem  *elem = (IndexElem *) lfirst(lc);
+
+		hypo_set_column(h, i, elem, relid);
+		if (i < h->nkeycolumns)
+			hypo_set_key_column(h, i, elem, am, amname);
+		i++;
+	}
+
+	fillfactor = hypo_option_fillfactor(stmt);
+
+	h->tuples = heap_tuples;
+	if (stmt->whereClause)
+		hypo_set_predicate(h, stmt, orig, heap_tuples, sql);
+
+	hypo_set_am_flags(h, am);
 	hypo_estimate_size(h, heap_pages, fillfactor);
 
-	if (stmt->idxname)
-		h->name = pstrdup(stmt->idxname);
-	else
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "<hypothetical %s", get_rel_name(relid));
-		for (i = 0; i < h->ncolumns; i++)
-			appendStringInfo(&buf, "%s%s", i == 0 ? " (" : ", ",
-							 h->indexkeys[i] != 0 ? get_attname(relid, h->indexkeys[i], false)
-							 : hypo_columns_text(h, i));
-		appendStringInfoString(&buf, ")>");
-		h->name = buf.data;
-	}
+	h->name = stmt->idxname ? pstrdup(stmt->idxname) : hypo_default_name(h);
 	return h;
 }
 
