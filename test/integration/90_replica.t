@@ -75,6 +75,10 @@ is "$(qs -c "SELECT count(*) > 0 FROM architect.index_advice WHERE relation = 't
 is "$(qs -c "SELECT count(*) FROM architect.scans WHERE queryid = $k_qid AND index = 't_k_idx'::regclass")" "1" \
    "scan capture on the standby saw t_k_idx"
 
+is "$(qs -c "SELECT count(*) > 0 FROM architect.findings WHERE category = 'index'")" "t" "the findings register runs on the standby"
+ok "$(qs -c "SELECT architect.report('text')" | grep -q .; echo $?)" "and so does the report"
+is "$(qs -c "SELECT count(*) FROM architect.replication_findings WHERE check_name IN ('wal_receiver_down', 'no_standby', 'no_pitr')")" "0" \
+   "a streaming standby has no receiver finding, and is not told it lacks a standby"
 for f in "SELECT architect.snapshot('on-standby')" "SELECT * FROM architect.record_advice()" \
          "SELECT architect.import_stats('{}', 'x')"; do
   err=$(psql -X -q -A -t $S -v VERBOSITY=verbose -c "$f" 2>&1)
