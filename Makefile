@@ -14,6 +14,8 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# The CI check for migration files, installed into the server's bindir.
+SCRIPTS     = scripts/pga-migrate-check
 EXTRA_CLEAN = $(DATA_built) src/*/*.d test/results test/regression.diffs test/regression.out
 
 PG_CPPFLAGS = -I$(srcdir)/src

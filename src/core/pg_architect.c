@@ -38,6 +38,7 @@ const ArchitectModule architect_modules[] = {
 	ddl_guard_status, ddl_guard_reset},
 	{"whatif", whatif_init, NULL, NULL, NULL, NULL},
 	{"advisor", advisor_init, NULL, NULL, NULL, NULL},
+	{"migrate", migrate_init, NULL, NULL, NULL, NULL},
 	{"capture", capture_init, capture_shmem_size, capture_shmem_startup,
 	capture_status, capture_reset},
 };

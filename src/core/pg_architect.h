@@ -83,6 +83,9 @@ extern void whatif_init(void);
 /* advisor.c */
 extern void advisor_init(void);
 
+/* migrate.c */
+extern void migrate_init(void);
+
 /* Version guards for hook signatures that moved between releases. */
 #if PG_VERSION_NUM < 150000
 #error "pg_architect requires PostgreSQL 15 or later"
