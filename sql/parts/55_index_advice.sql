@@ -1,7 +1,9 @@
 -- The workload advisor over captured statements.
 --
 -- architect.advice_workload() is the one place that knows where the
--- workload comes from: architect.statements of this database, with total_ms
+-- workload comes from: architect.statements of this database and the
+-- statements imported from other nodes (architect.imported_statements,
+-- texts as the caller may see them), merged by query id, with total_ms
 -- as the weight, and index candidates derived from architect.scans (what
 -- the executor really did); the advisor adds its own candidates from each
 -- statement's plan and validates all of them by re-planning.
@@ -30,9 +32,15 @@ BEGIN
            array_agg(total_ms::float8 ORDER BY total_ms DESC),
            array_agg(queryid ORDER BY total_ms DESC)
       FROM (SELECT s.queryid, min(s.query) AS query, sum(s.total_ms) AS total_ms
-              FROM architect.statements s
-             WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND s.calls > 0
+              FROM (SELECT l.queryid, l.query, l.total_ms, l.calls
+                      FROM architect.statements l
+                     WHERE l.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    UNION ALL
+                    -- statements of imported nodes (standbys serving reads)
+                    SELECT i.queryid, i.query, i.total_ms, i.calls
+                      FROM architect.imported_statements i
+                     WHERE i.database = current_database()) s
+             WHERE s.calls > 0
                AND s.query IS NOT NULL
                AND s.query <> '<insufficient privilege>'
                AND s.query !~* '\marchitect\.'
@@ -168,6 +176,7 @@ DECLARE
   p95 float8[];
   row architect.advice_log;
 BEGIN
+  PERFORM architect._require_primary('architect.record_advice()');
   FOR a IN
     SELECT * FROM architect.advise_workload(queries, weights, queryids, search_path => record_advice.search_path)
      WHERE queries IS NOT NULL

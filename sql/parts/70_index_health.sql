@@ -3,7 +3,9 @@
 -- architect.index_health lists, for the indexes of the current database the
 -- caller can see (see "Privileges" below):
 --   unused     no scan since statistics were reset (or at least since the
---              server started); never a primary key, unique, exclusion,
+--              server started), here and on every node imported with
+--              architect.import_stats() whose export falls in that window
+--              (a standby serving reads); never a primary key, unique, exclusion,
 --              replica-identity or constraint-backing index.  A window
 --              shorter than pg_architect.min_unused_window (default 7 days)
 --              gives severity 'info', evidence "insufficient evidence
@@ -217,6 +219,7 @@ kinds AS (
   SELECT k.indexrelid, 'unused', NULL
     FROM keep_rank k
     JOIN pg_stat_all_indexes s ON s.indexrelid = k.indexrelid
+   CROSS JOIN win
    WHERE k.keep_class = 2 AND k.indisvalid AND s.idx_scan = 0
      AND k.indexrelid NOT IN (SELECT indexrelid FROM dup UNION ALL SELECT indexrelid FROM redundant)
      -- The only index leading with a foreign key's columns is not unused:
@@ -234,6 +237,8 @@ kinds AS (
                                AND o.indnkeyatts >= cardinality(c.conkey)
                                AND o.keys[1:cardinality(c.conkey)] @> c.conkey
                                AND o.keys[1:cardinality(c.conkey)] <@ c.conkey)))
+     -- used on an imported node (a standby serving reads) within our window
+     AND NOT architect._index_used_on_imported_node(k.nspname, k.index_name, win.stats_since)
 )
 SELECT k.kind,
        k.indexrelid::regclass AS index,

@@ -9,6 +9,10 @@
 --   architect.index_advice        category index_advice   (if installed)
 --   architect.bloat               category bloat          (if installed)
 --   architect.plan_regressions    category plan           (if installed)
+--   architect.replication_findings category replication
+--   architect.security_findings   category security (pg_monitor; with
+--                                 security_checks_skipped when the caller
+--                                 lacks privileges for some checks)
 -- The optional sources are read through to_jsonb(row), so a renamed or
 -- added column of theirs degrades a field to NULL instead of failing the
 -- register.
@@ -228,6 +232,24 @@ al AS (
          w.check_name, w.severity, w.effort, w.object, w.evidence, w.recommendation,
          w.ddl, w.rollback_ddl, 'architect.workload_findings', w.impact
     FROM architect.workload_findings() w
+  UNION ALL
+  SELECT 'replication', r.check_name, r.severity, r.effort, r.object, r.evidence,
+         r.recommendation, r.ddl, r.rollback_ddl, 'architect.replication_findings', r.impact
+    FROM architect.replication_findings() r
+  UNION ALL
+  SELECT 'security', j->>'check_name', j->>'severity', j->>'effort', j->>'object',
+         concat(j->>'evidence', ' [CIS ' || (j->>'cis_section') || ']'),
+         j->>'recommendation', j->>'ddl', j->>'rollback_ddl', 'architect.security_findings',
+         (j->>'impact')::numeric
+    FROM architect._optional_source('architect.security_findings') j
+  UNION ALL
+  SELECT 'security', 'security_checks_skipped', 'low', 'low', 'current role',
+         format('not checked without more privilege: %s', string_agg(c.check_name || ' (needs ' || c.needs || ')', '; ')),
+         'Run the register as a superuser (or grant what is listed) to cover every posture check.',
+         NULL, NULL, 'architect.security_coverage', 0
+    FROM architect.security_coverage() c
+   WHERE NOT c.checked AND has_table_privilege('architect.security_findings', 'SELECT')
+  HAVING count(*) > 0
   UNION ALL
   -- index advice: relation, columns, method, ddl, rollback_ddl, est_size_bytes,
   -- est_benefit_pct, improved_queryids, write_overhead, reason

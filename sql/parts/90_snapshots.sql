@@ -161,6 +161,7 @@ DECLARE
     plns regclass := to_regclass('architect.plans');
     r architect.snapshots;
 BEGIN
+    PERFORM architect._require_primary('architect.snapshot()');
     IF lbl IS NULL THEN
         RAISE EXCEPTION 'snapshot label must not be null'
               USING ERRCODE = 'null_value_not_allowed',
@@ -238,6 +239,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    PERFORM architect._require_primary('architect.drop_snapshot()');
     IF drop_snapshot.label IS NULL THEN
         RAISE EXCEPTION 'snapshot label must not be null'
               USING ERRCODE = 'null_value_not_allowed',

@@ -47,6 +47,12 @@ collector_register(void)
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/*
+	 * At postmaster start, not at a consistent state or when recovery ends:
+	 * the collector needs shared memory only (no database connection), so it
+	 * runs on a hot standby too, and saves into that node's own data
+	 * directory at shutdown.
+	 */
 	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_architect");

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "funcapi.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -62,6 +63,14 @@ architect_status(PG_FUNCTION_ARGS)
 
 	status_emit(&sink, "preloaded", architect_preloaded ? 1 : 0, "boolean",
 				"1 when pg_architect is in shared_preload_libraries; capture needs it");
+	/*
+	 * The node's role: capture works on both, but on a standby nothing that
+	 * writes a table (snapshot, record_advice, import_stats) can run.
+	 */
+	status_emit(&sink, "standby", RecoveryInProgress() ? 1 : 0, "boolean",
+				RecoveryInProgress() ?
+				"node role: standby (in recovery, read-only); capture is kept in this node's own data directory" :
+				"node role: primary (not in recovery)");
 	status_emit(&sink, "shared_memory_reserved_bytes",
 				architect_shmem_ready() ? (double) architect_shmem_total_size() : 0,
 				"bytes", "shared memory reserved at server start for all modules");

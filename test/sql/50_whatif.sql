@@ -187,7 +187,7 @@ CREATE TEMP TABLE advised AS SELECT ddl, rollback_ddl FROM architect.advise_work
     'SELECT * FROM "Order Items" WHERE ("SKU" % 1000) = 7']);
 SELECT ddl FROM advised ORDER BY ddl \gexec
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
- WHERE indrelid IN ('orders'::regclass, '"Order Items"'::regclass) AND NOT indisprimary ORDER BY 1::text;
+ WHERE indrelid IN ('orders'::regclass, '"Order Items"'::regclass) AND NOT indisprimary ORDER BY indexrelid::regclass::text;
 SELECT rollback_ddl FROM advised ORDER BY rollback_ddl \gexec
 SELECT count(*) FROM pg_index WHERE indrelid IN ('orders'::regclass, '"Order Items"'::regclass) AND NOT indisprimary;
 DROP TABLE advised;
