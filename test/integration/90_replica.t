@@ -165,7 +165,7 @@ ok "$([ -n "$retained" ] && [ "$retained" -ge "$written" ] && [ "$retained" -le 
 echo "# slot_retains_wal: $row"
 case "$row" in *"inactive"*"retains 1"*"MB of WAL"*"unbounded"*) ok 0 "the evidence says inactive, the size and the unbounded risk";;
                *) ok 1 "evidence (got: $row)";; esac
-is "$(q -c "SELECT count(*) FROM architect.findings WHERE category = 'replication' AND \"check\" IN ('slot_retains_wal', 'slot_wal_unbounded')")" "2" \
+is "$(q -c "SELECT count(*) FROM architect.findings WHERE category = 'replication' AND check_name IN ('slot_retains_wal', 'slot_wal_unbounded')")" "2" \
    "the register has the slot findings"
 q -c "SELECT pg_drop_replication_slot('standby1')" >/dev/null
 
@@ -194,9 +194,9 @@ done
 case " $mon " in *hba_*) ok 1 "pg_monitor cannot read pg_hba.conf ($mon)";; *) ok 0 "as pg_monitor member: no pg_hba.conf finding";; esac
 is "$(psql -X -q -A -t $P -U mon -c "SELECT string_agg(check_name, ',' ORDER BY check_name) FROM architect.security_coverage() WHERE NOT checked")" \
    "hba_open_to_all,hba_trust,hba_weak_password" "security_coverage tells the pg_monitor member what it could not check"
-is "$(psql -X -q -A -t $P -U mon -c "SELECT count(*) FROM architect.findings WHERE \"check\" = 'security_checks_skipped' AND evidence LIKE '%hba_trust (needs superuser%'")" "1" \
+is "$(psql -X -q -A -t $P -U mon -c "SELECT count(*) FROM architect.findings WHERE check_name = 'security_checks_skipped' AND evidence LIKE '%hba_trust (needs superuser%'")" "1" \
    "and the register says so"
-is "$(psql -X -q -A -t $P -U mon -c "SELECT count(*) FROM architect.findings WHERE category = 'security' AND \"check\" = 'secdef_search_path'")" "1" \
+is "$(psql -X -q -A -t $P -U mon -c "SELECT count(*) FROM architect.findings WHERE category = 'security' AND check_name = 'secdef_search_path'")" "1" \
    "the pg_monitor member sees the posture in the register"
 
 # Hardened: scram everywhere, TLS, audit logging, no PUBLIC CREATE, pinned
