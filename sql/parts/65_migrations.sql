@@ -1266,6 +1266,15 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  -- to_regclass() raises on a malformed name before PostgreSQL 16 and
+  -- returns NULL from 16 on: check the syntax ourselves, the same on all.
+  BEGIN
+    PERFORM pg_catalog.parse_ident(name);
+  EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE EXCEPTION 'invalid name syntax: %', pg_catalog.left(name, 64)
+          USING ERRCODE = 'invalid_name',
+                HINT = 'Name a table, optionally schema-qualified.';
+  END;
   PERFORM pg_catalog.set_config('search_path', caller_path, true);
   RETURN pg_catalog.to_regclass(name);
 END

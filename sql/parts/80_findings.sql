@@ -68,6 +68,15 @@ DECLARE
     -- WARNINGs.  Only ever raised, never lowered below what the caller chose.
     quieter boolean := caller_level IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice');
 BEGIN
+    -- to_regclass() raises on a malformed name before PostgreSQL 16 and
+    -- returns NULL from 16 on: check the syntax ourselves, the same on all.
+    BEGIN
+        PERFORM pg_catalog.parse_ident(view_name);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'invalid name syntax: %', left(view_name, 64)
+              USING ERRCODE = 'invalid_name',
+                    HINT = 'Give a relation name such as architect.bloat.';
+    END;
     IF rel IS NULL OR NOT has_table_privilege(rel, 'SELECT') THEN
         RETURN;
     END IF;
@@ -309,7 +318,11 @@ al AS (
          -- time lost: the slowdown per call times the calls of the current plan
          coalesce(greatest(((j->>'current_mean_ms')::numeric - (j->>'previous_mean_ms')::numeric)
                            * (j->>'current_calls')::numeric, 0), 0)
-    FROM architect._optional_source('architect.plan_regressions') j
+    FROM (-- plan_regressions pairs the current plan with every slower-than-it
+          -- earlier plan: one finding per statement, against its best plan
+          SELECT DISTINCT ON (r->>'queryid') r AS j
+            FROM architect._optional_source('architect.plan_regressions') r
+           ORDER BY r->>'queryid', (r->>'p95_slowdown')::numeric DESC NULLS LAST) pr
    WHERE j->>'queryid' NOT IN (SELECT queryid FROM own_queryids WHERE queryid IS NOT NULL)
 ),
 -- One finding per problem.  A row is absorbed by another that fixes the

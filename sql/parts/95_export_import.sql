@@ -130,7 +130,7 @@ COMMENT ON FUNCTION architect.export_stats() IS
 -- Raise the validation error for one field.
 CREATE FUNCTION architect._import_invalid(path text, problem text)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -145,7 +145,7 @@ $fn$;
 -- null or absent).
 CREATE FUNCTION architect._import_check_array(doc jsonb, key text, spec jsonb)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -195,6 +195,11 @@ BEGIN
         RAISE EXCEPTION 'node_name must not be empty'
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'Name the node the document comes from, e.g. architect.import_stats(doc, ''standby1'').';
+    END IF;
+    IF octet_length(nm) > 200 THEN
+        RAISE EXCEPTION 'node_name is too long (% bytes)', octet_length(nm)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use a node name of at most 200 bytes, such as the standby''s host name.';
     END IF;
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
         PERFORM architect._import_invalid('the document', format('must be a json object, not %s', coalesce(jsonb_typeof(doc), 'null')));

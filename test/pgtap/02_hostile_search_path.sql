@@ -179,6 +179,15 @@ INSERT INTO pga_calls VALUES
  (81, 'architect._report_header_lines(jsonb)', $$SELECT architect._report_header_lines(architect._report_doc())$$),
  (82, 'architect._ts(timestamp with time zone)', $$SELECT architect._ts('2026-01-01 00:00:00+00')$$),
  (83, 'architect.advise_captured(bigint[],double precision[],boolean,text[],boolean,text)', $$SELECT * FROM architect.advise_captured(ARRAY[0]::bigint[])$$),
+ -- replicas and security posture (issue 17)
+ (84, 'architect._hba_line(text,text[],text[],text,text,text)', $$SELECT architect._hba_line('host', ARRAY['all'], ARRAY['all'], '0.0.0.0', '0.0.0.0', 'trust')$$),
+ (85, 'architect._import_check_array(jsonb,text,jsonb)', $c$DO $d$ BEGIN PERFORM architect._import_check_array('{}', 'statements', '{}'); EXCEPTION WHEN invalid_parameter_value THEN NULL; END $d$$c$),
+ (86, 'architect._import_invalid(text,text)', $c$DO $d$ BEGIN PERFORM architect._import_invalid('statements', 'is missing'); EXCEPTION WHEN invalid_parameter_value THEN NULL; END $d$$c$),
+ (87, 'architect._index_used_on_imported_node(name,name,timestamp with time zone)', $$SELECT architect._index_used_on_imported_node('public', 'pga_hostile_t_pkey', '2000-01-01 00:00:00+00')$$),
+ (88, 'architect._require_primary(text)', $$SELECT architect._require_primary('a test')$$),
+ (89, 'architect._visible_setting(text)', $$SELECT architect._visible_setting('ssl')$$),
+ (90, 'architect.import_stats(jsonb,text)', $$SELECT (architect.import_stats(architect.export_stats(), 'hostile-node')).node_name$$),
+ (91, 'architect.drop_imported_node(text)', $$SELECT architect.drop_imported_node('hostile-node')$$),
  (999, 'architect.reset()', $$SELECT architect.reset()$$);
 -- backfill's job (call 55) is done already: it stops before its first COMMIT.
 INSERT INTO architect.backfill_progress (job, relid, relation, set_clause, where_clause, key_column, status)

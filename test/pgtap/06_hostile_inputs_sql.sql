@@ -11,7 +11,17 @@
 -- rollback_ddl they produce executes (CONCURRENTLY dropped: pgTAP runs in a
 -- transaction block) without touching anything else.
 BEGIN;
-SELECT plan(42);
+SELECT plan(44);
+
+-- The SQLSTATE a statement ends with, NULL when it succeeds.
+CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+  EXECUTE q;
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END $f$;
+
 SET client_min_messages = warning;
 
 -- Every SQL / plpgsql function with arguments must appear here.
@@ -50,7 +60,12 @@ INSERT INTO covered VALUES
   -- the report's formatting helpers (85_report.sql, 80_findings.sql)
   ('architect._ddl_key(text)'), ('architect._impact(text,text,numeric)'), ('architect._ms(numeric)'),
   ('architect._num(numeric)'), ('architect._own_relation(regclass)'),
-  ('architect._report_header_lines(jsonb)'), ('architect._ts(timestamp with time zone)');
+  ('architect._report_header_lines(jsonb)'), ('architect._ts(timestamp with time zone)'),
+  -- replicas and security posture (05_node, 06_imported, 73, 74, 95)
+  ('architect._hba_line(text,text[],text[],text,text,text)'), ('architect._import_check_array(jsonb,text,jsonb)'),
+  ('architect._import_invalid(text,text)'), ('architect._index_used_on_imported_node(name,name,timestamp with time zone)'),
+  ('architect._require_primary(text)'), ('architect._visible_setting(text)'), ('architect.drop_imported_node(text)'),
+  ('architect.import_stats(jsonb,text)'), ('architect.replication_findings(bigint,interval,bigint,interval,bigint)');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                   FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
                   JOIN pg_language l ON l.oid = p.prolang
@@ -354,5 +369,19 @@ SELECT lives_ok($$SELECT architect._ddl_key(NULL), architect._ddl_key(repeat('x'
                           architect._report_header_lines(NULL), architect._report_header_lines('{}'),
                           architect._report_header_lines('[1, "x"]'), architect._ts(NULL), architect._ts('infinity')$$,
                 'the report helpers take NULL, empty, bogus and 1 MB inputs without an error');
+SELECT is(ARRAY(SELECT x FROM (VALUES
+    (1, $q$SELECT architect.import_stats(NULL, 'n')$q$, '22023'),
+    (2, $q$SELECT architect.import_stats('[1, 2]', 'n')$q$, '22023'),
+    (3, $q$SELECT architect.import_stats('{"format": "x; DROP TABLE t"}', 'n')$q$, '22023'),
+    (4, $q$SELECT architect.import_stats(architect.export_stats(), NULL)$q$, '22023'),
+    (5, $q$SELECT architect.import_stats(architect.export_stats(), repeat('n', 1000000))$q$, '22023'),
+    (6, $q$SELECT * FROM architect.replication_findings(NULL, NULL, NULL, NULL, NULL)$q$, '22023'),
+    (7, $q$SELECT * FROM architect.replication_findings(-1)$q$, '22023'),
+    (8, $q$SELECT architect._import_check_array('{}', repeat(';', 1000000), '{}')$q$, '22023')) v(n, q, want)
+  CROSS JOIN LATERAL (SELECT CASE WHEN got = want THEN NULL ELSE q || ': ' || coalesce(got, 'ok') || ', want ' || want END AS x
+                        FROM (SELECT pg_temp.sqlstate_of(q) AS got) g) r
+  WHERE x IS NOT NULL ORDER BY n), '{}'::text[],
+  'import_stats and replication_findings: NULL, malformed, foreign and 1 MB inputs get 22023');
+SELECT is(architect.drop_imported_node(NULL), false, 'drop_imported_node(NULL) drops nothing');
 SELECT * FROM finish();
 ROLLBACK;
