@@ -26,8 +26,11 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/transam.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -222,6 +225,47 @@ storageless_bytes(Oid relid, char relkind)
 			total += storage_bytes(child);
 	}
 	list_free(children);
+	return total;
+}
+
+/*
+ * Bytes of the tables a statement without a named table works on: those of
+ * one schema (REINDEX SCHEMA), or those with a clustered index (CLUSTER
+ * without a table).  A catalog scan, as core does to find them; each table
+ * is sized as above, without waiting for a lock.  A schema that does not
+ * exist has nothing to size: core raises its own error right after.
+ */
+static int64
+scope_bytes(Oid nspid, bool clustered_only)
+{
+	Relation	catalog;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	int64		total = 0;
+
+	catalog = table_open(clustered_only ? IndexRelationId : RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(catalog, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (clustered_only)
+		{
+			Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
+
+			if (idx->indisclustered)
+				total += storage_bytes(idx->indrelid);
+		}
+		else
+		{
+			Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+			if (cls->relnamespace == nspid &&
+				(cls->relkind == RELKIND_RELATION || cls->relkind == RELKIND_MATVIEW))
+				total += storage_bytes(cls->oid);
+		}
+	}
+	table_endscan(scan);
+	table_close(catalog, AccessShareLock);
 	return total;
 }
 
@@ -1337,7 +1381,15 @@ classify_reindex(ClassifyCtx *cx, ReindexStmt *stmt)
 	{
 		f = new_finding(cx);
 		f->whole_database = true;
-		note(f, "every table of the schema or database");
+		if (stmt->kind == REINDEX_OBJECT_SCHEMA && stmt->name != NULL)
+		{
+			Oid			nspid = get_namespace_oid(stmt->name, true);
+
+			f->bytes = OidIsValid(nspid) ? scope_bytes(nspid, false) : 0;
+			note(f, "every table of the schema");
+		}
+		else
+			note(f, "every table of the database");
 	}
 	f->scans = true;
 	if (concurrent)
@@ -1409,6 +1461,7 @@ classify_cluster(ClassifyCtx *cx, ClusterStmt *stmt)
 	{
 		f = new_finding(cx);
 		f->whole_database = true;
+		f->bytes = scope_bytes(InvalidOid, true);
 		note(f, "every previously clustered table of the database");
 	}
 	f->lockmode = AccessExclusiveLock;

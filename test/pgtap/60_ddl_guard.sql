@@ -1,7 +1,7 @@
 -- DDL guard: exemption of tables created in this transaction, privileges,
 -- the GUC's context, and what check_ddl reports per family.
 BEGIN;
-SELECT plan(26);
+SELECT plan(28);
 
 SET LOCAL pg_architect.ddl_guard_min_size = 0;
 
@@ -93,6 +93,15 @@ SELECT is((SELECT relation_bytes FROM architect.check_ddl('ALTER TABLE dgt_parte
 CREATE MATERIALIZED VIEW dgt_mv AS SELECT 1 AS x WITH NO DATA;
 SELECT matches((SELECT reason FROM architect.check_ddl('REFRESH MATERIALIZED VIEW dgt_mv')),
                'not populated yet', 'the first refresh of an unpopulated materialized view blocks no reader');
+
+-- Statements on a whole schema or on every clustered table are sized too
+-- (core's suite: REINDEX SCHEMA and CLUSTER of tiny tables warned).
+CREATE SCHEMA dgt_s;
+CREATE TABLE dgt_s.a AS SELECT g AS a FROM generate_series(1, 3000) g;
+SELECT is((SELECT relation_bytes FROM architect.check_ddl('REINDEX SCHEMA dgt_s')),
+          pg_relation_size('dgt_s.a'), 'REINDEX SCHEMA is sized as the tables of the schema');
+SELECT is((SELECT relation_bytes FROM architect.check_ddl('REINDEX SCHEMA dgt_no_such_schema')),
+          0::bigint, 'a schema that does not exist has nothing to size (core raises its own error)');
 
 SELECT throws_ok($$SELECT * FROM architect.check_ddl('ALTER TABLE x ADD COLUMN y int,')$$, '42601', NULL,
                  'a syntax error is a syntax error');
